@@ -1,0 +1,48 @@
+# powens-django: `make demo` runs the example site on the sandbox, `make test` runs the suite.
+# Both build their own virtual environment (.venv) on first use; only Python 3.11+ is needed.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint messages wheel clean help
+
+help:
+	@echo "make demo   - run the example site with the Powens sandbox on http://127.0.0.1:$(PORT)"
+	@echo "make test   - run the whole test suite (DATABASE_URL selects the database)"
+	@echo "make lint   - ruff and mypy"
+	@echo "make wheel  - build the wheel and sdist into dist/"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when the project metadata changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,drf]'
+	touch $(STAMP)
+
+messages: $(STAMP)
+	@$(PY) hatch_build.py
+
+demo: $(STAMP) messages
+	$(PY) manage.py demo_setup
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: $(STAMP) messages
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+wheel: $(STAMP)
+	$(PY) -m build --outdir dist .
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +
+	find powens_django/locale -name '*.mo' -delete

@@ -1,0 +1,22 @@
+"""Prepare the example site: migrate, create the demo accounts, load the sandbox catalogue."""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Migrate and create the demo users (demo/demo, admin/admin). Idempotent."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        User = get_user_model()
+        for username, password, staff in (("demo", "demo", False), ("admin", "admin", True)):
+            user, created = User.objects.get_or_create(username=username)
+            if created or not user.check_password(password):
+                user.set_password(password)
+            user.is_staff = user.is_superuser = staff
+            user.save()
+        self.stdout.write(self.style.SUCCESS("Demo ready: users demo/demo and admin/admin."))

@@ -1,0 +1,164 @@
+"""System checks for the ``POWENS`` setting.
+
+Every problem has a stable id (``powens_django.E001`` ...) that a project can silence
+with ``SILENCED_SYSTEM_CHECKS`` and search for in docs/settings.md, and every message
+says which key to set. Secret values are never echoed in a message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from .conf import DEFAULTS, SETTING_NAME, powens_settings
+
+_DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$", re.IGNORECASE)
+
+
+def _error(id_: int, msg: str, hint: str) -> Error:
+    return Error(msg, hint=hint, id=f"powens_django.E{id_:03d}")
+
+
+@register(Tags.security, "powens_django")
+def check_powens_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Report missing or malformed ``POWENS`` keys."""
+    raw = getattr(settings, SETTING_NAME, None)
+    if raw is not None and not isinstance(raw, dict):
+        return [
+            _error(
+                10,
+                f"settings.{SETTING_NAME} must be a dict, not {type(raw).__name__}.",
+                'Write POWENS = {"DOMAIN": ..., "CLIENT_ID": ..., ...}.',
+            )
+        ]
+    user = raw or {}
+    messages: list[CheckMessage] = []
+    messages += _check_api_root(user)
+    messages += _check_client_credentials(user)
+    messages += _check_encryption_keys(user)
+    messages += _check_transport(user)
+    messages += _check_webhook_secrets(user)
+    for key in sorted(set(user) - set(DEFAULTS)):
+        messages.append(
+            Warning(
+                f"POWENS[{key!r}] is not a setting powens-django knows; it is ignored.",
+                hint="Check its spelling against docs/settings.md.",
+                id="powens_django.W001",
+            )
+        )
+    return messages
+
+
+def _check_api_root(user: dict[str, Any]) -> Iterable[CheckMessage]:
+    api_url, domain = user.get("API_URL"), user.get("DOMAIN")
+    if not api_url and not domain:
+        yield _error(
+            1,
+            "No Powens API root is configured.",
+            'Set POWENS["DOMAIN"] to your Powens domain (e.g. "acme-sandbox" for '
+            'https://acme-sandbox.biapi.pro/2.0/), or POWENS["API_URL"] to a full root URL.',
+        )
+        return
+    if api_url:
+        parts = urlsplit(str(api_url))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            yield _error(
+                6,
+                'POWENS["API_URL"] is not an absolute http(s) URL.',
+                'Set it to a root such as "https://acme.biapi.pro/2.0/".',
+            )
+        elif parts.scheme != "https" and not settings.DEBUG:
+            yield _error(
+                5,
+                'POWENS["API_URL"] does not use https while DEBUG is off.',
+                "User tokens and bank credentials would cross the network in clear: "
+                "use an https:// URL (plain http is only accepted with DEBUG = True).",
+            )
+    elif not _DOMAIN_RE.match(str(domain)):
+        yield _error(
+            7,
+            f'POWENS["DOMAIN"] = {domain!r} is not a Powens domain name.',
+            'Give only the domain part: "acme-sandbox", not "acme-sandbox.biapi.pro" '
+            'or a URL (use POWENS["API_URL"] for a full URL).',
+        )
+
+
+def _check_client_credentials(user: dict[str, Any]) -> Iterable[CheckMessage]:
+    missing = [key for key in ("CLIENT_ID", "CLIENT_SECRET") if not user.get(key)]
+    if missing:
+        yield _error(
+            2,
+            "Powens client credentials are missing: " + ", ".join(missing) + ".",
+            'Set POWENS["CLIENT_ID"] and POWENS["CLIENT_SECRET"] from the client '
+            "application in the Powens console (read them from the environment).",
+        )
+
+
+def _check_encryption_keys(user: dict[str, Any]) -> Iterable[CheckMessage]:
+    keys = user.get("TOKEN_ENCRYPTION_KEYS")
+    hint = (
+        'Set POWENS["TOKEN_ENCRYPTION_KEYS"] to a list of Fernet keys, newest first. '
+        'Make one with: python -c "from cryptography.fernet import Fernet; '
+        'print(Fernet.generate_key().decode())"'
+    )
+    if not keys:
+        yield _error(3, "No key is configured to encrypt Powens user tokens at rest.", hint)
+        return
+    if isinstance(keys, str | bytes) or not isinstance(keys, list | tuple):
+        yield _error(
+            4, 'POWENS["TOKEN_ENCRYPTION_KEYS"] must be a list of keys, not a single value.', hint
+        )
+        return
+    from cryptography.fernet import Fernet
+
+    for index, key in enumerate(keys):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            # Never echo the value: it is a secret even when malformed.
+            yield _error(
+                4,
+                f'POWENS["TOKEN_ENCRYPTION_KEYS"][{index}] is not a valid Fernet key '
+                "(32 url-safe base64-encoded bytes).",
+                hint,
+            )
+
+
+def _check_transport(user: dict[str, Any]) -> Iterable[CheckMessage]:
+    timeout = user.get("TIMEOUT", DEFAULTS["TIMEOUT"])
+    if not (
+        isinstance(timeout, list | tuple)
+        and len(timeout) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in timeout)
+    ):
+        yield _error(
+            8,
+            'POWENS["TIMEOUT"] must be a pair of positive seconds (connect, read).',
+            "For example (10, 300): connection creation waits for the bank and can take "
+            "minutes, so keep the read timeout long.",
+        )
+    for key in ("MAX_RETRIES", "RETRY_BACKOFF", "RETRY_MAX_WAIT", "WEBHOOK_TOLERANCE"):
+        value = user.get(key, DEFAULTS[key])
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            yield _error(9, f'POWENS["{key}"] must be a number >= 0.', "See docs/settings.md.")
+
+
+def _check_webhook_secrets(user: dict[str, Any]) -> Iterable[CheckMessage]:
+    secrets = user.get("WEBHOOK_SECRETS", [])
+    if isinstance(secrets, str | bytes) or not isinstance(secrets, list | tuple):
+        yield _error(
+            11,
+            'POWENS["WEBHOOK_SECRETS"] must be a list of secrets, not a single value.',
+            'Write ["secret"]; list several during a rotation, newest first.',
+        )
+    elif not all(isinstance(s, str | bytes) and s for s in secrets):
+        yield _error(
+            11,
+            'POWENS["WEBHOOK_SECRETS"] holds an empty or non-string entry.',
+            "Each entry is the secret shown once when the webhook provider was created.",
+        )
