@@ -119,3 +119,14 @@ LOGGING = {
         "powens_django": {"handlers": ["console"], "level": env.str("POWENS_LOG_LEVEL", "INFO")},
     },
 }
+
+# The sandbox (powens_django.sandbox) reads only this dict: it is the other side of
+# the wire and shares nothing with the app. Its credentials match POWENS above.
+POWENS_SANDBOX = {
+    "CLIENTS": {POWENS["CLIENT_ID"]: POWENS["CLIENT_SECRET"]},
+    "CONFIG_TOKENS": [POWENS["CONFIG_TOKEN"]],
+    "WEBHOOK_SECRET": POWENS["WEBHOOK_SECRETS"][0] if POWENS["WEBHOOK_SECRETS"] else None,
+    # Webhooks go to the example site's receiver, one URL per event type.
+    "WEBHOOK_URLS": {},
+    "FAULTS": env.str("POWENS_SANDBOX_FAULTS", default=""),
+}

@@ -75,3 +75,11 @@ POWENS = {
 }
 
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+POWENS_SANDBOX = {
+    "CLIENTS": {POWENS["CLIENT_ID"]: POWENS["CLIENT_SECRET"]},
+    "CONFIG_TOKENS": [POWENS["CONFIG_TOKEN"]],
+    "WEBHOOK_SECRET": POWENS["WEBHOOK_SECRETS"][0],
+    "WEBHOOK_URLS": {},
+    "FAULTS": "",
+}
