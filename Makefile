@@ -28,8 +28,8 @@ messages: $(STAMP)
 	@$(PY) hatch_build.py
 
 demo: $(STAMP) messages
-	$(PY) manage.py demo_setup
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	PORT=$(PORT) $(PY) manage.py demo_setup
+	PORT=$(PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP) messages
 	$(PY) -m pytest $(PYTEST_ARGS)

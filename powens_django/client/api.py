@@ -19,7 +19,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -65,7 +65,9 @@ def _segment(value: Any, name: str) -> str:
     text = str(value)
     if not text or "/" in text or "?" in text or "#" in text or text in (".", ".."):
         raise ValueError(f"{name} is not a valid path segment: {value!r}")
-    return text
+    # Quoted so that "%2e%2e" or "%2F" reach Powens as data, not as "..": requests
+    # would otherwise decode them into a path that leaves /connectors/.
+    return quote(text, safe="")
 
 
 def _expand(value: Expand) -> str | None:
@@ -346,7 +348,9 @@ class PowensClient:
         )
         return _object(payload, "connection")
 
-    def list_connections(self, *, expand: Expand = None, user: UserRef = "me") -> list[dict[str, Any]]:
+    def list_connections(
+        self, *, expand: Expand = None, user: UserRef = "me"
+    ) -> list[dict[str, Any]]:
         """The user's connections: ``GET /users/{user}/connections``."""
         payload = self._user_call(
             "GET", f"users/{_user(user)}/connections", params={"expand": _expand(expand)}
@@ -397,7 +401,7 @@ class PowensClient:
         if refresh_auth is not None:
             body["refresh_auth"] = bool(refresh_auth)
         for name, value in (fields or {}).items():
-            if name in body or name in {"active", "expire", "resume", "refresh_auth"}:
+            if name in body or name in {"source", "active", "expire", "resume", "refresh_auth"}:
                 raise ValueError(f"Field name {name!r} clashes with a request key")
             body[name] = value
         payload = self._user_call(
@@ -451,7 +455,9 @@ class PowensClient:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("redirect_uri must be an absolute http(s) URL")
         if parts.query or parts.fragment:
-            raise ValueError("redirect_uri must not carry a query string or fragment (Powens refuses it)")
+            raise ValueError(
+                "redirect_uri must not carry a query string or fragment (Powens refuses it)"
+            )
         targets = [v for v in (id_connector, connector_uuid, id_connection) if v is not None]
         if len(targets) != 1:
             raise ValueError("Give exactly one of id_connector, connector_uuid and id_connection")
@@ -460,9 +466,7 @@ class PowensClient:
             "redirect_uri": redirect_uri,
             "id_connector": None if id_connector is None else _id(id_connector, "id_connector"),
             "connector_uuid": connector_uuid,
-            "id_connection": None
-            if id_connection is None
-            else _id(id_connection, "id_connection"),
+            "id_connection": None if id_connection is None else _id(id_connection, "id_connection"),
             "source": source,
             "state": state,
         }
@@ -732,9 +736,7 @@ class PowensClient:
         if disabled is not UNSET:
             if disabled is True:
                 disabled = dt.datetime.now(dt.UTC)
-            body["disabled"] = (
-                format_datetime(disabled) if isinstance(disabled, dt.date) else None
-            )
+            body["disabled"] = format_datetime(disabled) if isinstance(disabled, dt.date) else None
         if not body:
             raise ValueError("Nothing to update: give auth_mechanism and/or disabled")
         payload = self._config_call(

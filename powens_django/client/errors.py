@@ -58,12 +58,12 @@ class PowensError(Exception):
         return "".join(parts)
 
     def __reduce__(self) -> Any:  # keep keyword attributes through pickling (task queues)
-        return (_rebuild, (type(self), self.description, self.__dict__.copy()))
+        return (_rebuild, (type(self), str(self), self.__dict__.copy()))
 
 
-def _rebuild(cls: type[PowensError], description: str, state: dict[str, Any]) -> PowensError:
+def _rebuild(cls: type[PowensError], summary: str, state: dict[str, Any]) -> PowensError:
     error = cls.__new__(cls)
-    Exception.__init__(error, description)
+    Exception.__init__(error, summary)
     error.__dict__.update(state)
     return error
 

@@ -43,7 +43,9 @@ def load_public_key(payload: Any) -> jwk.JWK:
             elif "kty" in payload:
                 key = jwk.JWK(**payload)
             else:
-                pem = next((payload[m] for m in _PEM_MEMBERS if isinstance(payload.get(m), str)), None)
+                pem = next(
+                    (payload[m] for m in _PEM_MEMBERS if isinstance(payload.get(m), str)), None
+                )
                 if pem:
                     key = jwk.JWK.from_pem(pem.encode())
                     kid = payload.get("kid") or payload.get("id")

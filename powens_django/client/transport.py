@@ -31,7 +31,6 @@ from .errors import (
     PowensConnectionError,
     PowensError,
     PowensTimeoutError,
-    RateLimitedError,
     error_from_response,
 )
 
@@ -266,6 +265,14 @@ class Transport:
         for name in REQUEST_ID_HEADERS:
             if name in response.headers:
                 return str(response.headers[name])
+        if response.status_code >= 400:
+            # Powens' error body carries the request id when no header does.
+            try:
+                body = response.json()
+            except ValueError:
+                return None
+            if isinstance(body, dict) and body.get("request_id"):
+                return str(body["request_id"])
         return None
 
     def _decode(self, response: requests.Response, request_id: str | None) -> Any:
