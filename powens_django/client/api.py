@@ -50,18 +50,21 @@ RESERVED_CONNECTION_KEYS = frozenset({"id_connector", "connector_uuid", "source"
 def _user(user: UserRef) -> str:
     if user == "me" or (isinstance(user, int) and not isinstance(user, bool) and user > 0):
         return str(user)
-    if isinstance(user, str) and user.isdigit() and int(user) > 0:
-        return user
+    if isinstance(user, str) and user.isascii() and user.isdigit() and int(user) > 0:
+        return str(int(user))
     raise ValueError(f'user must be "me" or a positive Powens user id, not {user!r}')
 
 
 def _id(value: Any, name: str) -> str:
-    if isinstance(value, bool) or not str(value).isdigit() or int(value) <= 0:
+    text = str(value)
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or int(text) <= 0:
         raise ValueError(f"{name} must be a positive integer, not {value!r}")
     return str(int(value))
 
 
 def _segment(value: Any, name: str) -> str:
+    if value is None or isinstance(value, bool):
+        raise ValueError(f"{name} is required, not {value!r}")
     text = str(value)
     if not text or "/" in text or "?" in text or "#" in text or text in (".", ".."):
         raise ValueError(f"{name} is not a valid path segment: {value!r}")

@@ -184,6 +184,7 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
+            failure: PowensError | None = None
             started = time.monotonic()
             try:
                 response = self.session.request(
@@ -208,7 +209,12 @@ class Transport:
                 if retryable and attempt <= self.max_retries and self._retry_on(exc):
                     self._wait(self._backoff(attempt), method, shown, type(error).__name__)
                     continue
-                raise error from None
+                failure = error
+            if failure is not None:
+                # Raised outside the except block so that neither __cause__ nor
+                # __context__ holds the requests exception, whose text has the full
+                # URL (state, codes) that error reporters would print.
+                raise failure
             elapsed = (time.monotonic() - started) * 1000
             request_id = self._request_id(response)
             logger.debug(
