@@ -142,7 +142,15 @@ def _check_transport(user: dict[str, Any]) -> Iterable[CheckMessage]:
             "For example (10, 300): connection creation waits for the bank and can take "
             "minutes, so keep the read timeout long.",
         )
-    for key in ("MAX_RETRIES", "RETRY_BACKOFF", "RETRY_MAX_WAIT", "WEBHOOK_TOLERANCE"):
+    for key in (
+        "MAX_RETRIES",
+        "RETRY_BACKOFF",
+        "RETRY_MAX_WAIT",
+        "WEBHOOK_TOLERANCE",
+        "STATE_MAX_AGE",
+        "MAX_PENDING_STATES",
+        "PUBLIC_KEY_CACHE_SECONDS",
+    ):
         value = user.get(key, DEFAULTS[key])
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             yield _error(9, f'POWENS["{key}"] must be a number >= 0.', "See docs/settings.md.")

@@ -59,6 +59,10 @@ DEFAULTS: dict[str, Any] = {
     "E2E_ENCRYPTION": False,
     # How long the key from GET /publickey is reused, in seconds.
     "PUBLIC_KEY_CACHE_SECONDS": 3600,
+    # Browser flows: seconds a webauth `state` stays valid, and how many unfinished
+    # flows one user may have (older ones are dropped first).
+    "STATE_MAX_AGE": 900,
+    "MAX_PENDING_STATES": 10,
 }
 
 

@@ -1,0 +1,186 @@
+"""Bulk writes in a fixed number of statements, whatever the number of rows.
+
+Django's ``bulk_create(update_conflicts=True)`` is one statement per batch, and on
+SQLite a batch is capped at 999 parameters (about 40 rows of a connector): a catalogue
+of 5,000 connectors would take over a hundred statements. Here every row travels in a
+single JSON parameter that the database unpacks itself (``json_each`` on SQLite,
+``jsonb_to_recordset`` on PostgreSQL), so an upsert or a prune is always one
+statement. Other databases fall back to Django's own bulk methods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+_FAST_VENDORS = frozenset({"sqlite", "postgresql"})
+
+
+def _to_json(field: models.Field, value: Any, connection: BaseDatabaseWrapper) -> Any:
+    if value is None:
+        return None
+    if isinstance(field, models.JSONField):
+        # SQLite keeps JSON as text: hand it the text, or json_extract would unwrap
+        # scalars. PostgreSQL reads a jsonb member as jsonb.
+        return json.dumps(value) if connection.vendor == "sqlite" else value
+    if isinstance(field, models.DateTimeField):
+        if connection.vendor == "sqlite":
+            return connection.ops.adapt_datetimefield_value(value)
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _column_type(field: models.Field, connection: BaseDatabaseWrapper) -> str:
+    db_type = field.db_type(connection)
+    if not db_type:
+        raise ValueError(f"{field} has no database type")
+    # "serial"/"bigserial" are only valid in CREATE TABLE.
+    return {"serial": "integer", "bigserial": "bigint", "smallserial": "smallint"}.get(
+        db_type, db_type
+    )
+
+
+def upsert(
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    *,
+    unique_fields: str | Sequence[str],
+    using: str = "default",
+) -> None:
+    """Insert ``rows`` (dicts of field names to values) or update them in place.
+
+    Rows are matched on ``unique_fields`` (a unique column, or the columns of a unique
+    constraint); every other given column is overwritten. One statement on SQLite and
+    PostgreSQL. All rows must have the same keys.
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    fields = [model._meta.get_field(name) for name in names]
+    attnames = [str(f.attname) for f in fields]  # type: ignore[union-attr]
+    columns = [str(f.column) for f in fields]  # type: ignore[union-attr]
+    unique_names = [unique_fields] if isinstance(unique_fields, str) else list(unique_fields)
+    unique_columns = [str(model._meta.get_field(n).column) for n in unique_names]  # type: ignore[union-attr]
+    connection = connections[using]
+    if connection.vendor not in _FAST_VENDORS:
+        objects = [
+            model(**{a: row[n] for a, n in zip(attnames, names, strict=True)}) for row in rows
+        ]
+        model._default_manager.db_manager(using).bulk_create(
+            objects,
+            update_conflicts=True,
+            unique_fields=unique_names,
+            update_fields=[n for n in names if n not in unique_names],
+        )
+        return
+    q = connection.ops.quote_name
+    payload = json.dumps(
+        [
+            {
+                column: _to_json(field, row[name], connection)  # type: ignore[arg-type]
+                for name, field, column in zip(names, fields, columns, strict=True)
+            }
+            for row in rows
+        ],
+        separators=(",", ":"),
+    )
+    table = q(model._meta.db_table)
+    column_list = ", ".join(q(c) for c in columns)
+    updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns if c not in unique_columns)
+    conflict = f"ON CONFLICT ({', '.join(q(c) for c in unique_columns)}) DO " + (
+        f"UPDATE SET {updates}" if updates else "NOTHING"
+    )
+    if connection.vendor == "sqlite":
+        selects = ", ".join(f"json_extract(value, '$.{c}')" for c in columns)
+        # "WHERE true" keeps SQLite from reading ON CONFLICT as part of a join.
+        sql = (
+            f"INSERT INTO {table} ({column_list}) SELECT {selects} "
+            f"FROM json_each(%s) WHERE true {conflict}"
+        )
+    else:
+        record = ", ".join(
+            f"{q(c)} {_column_type(f, connection)}"  # type: ignore[arg-type]
+            for c, f in zip(columns, fields, strict=True)
+        )
+        sql = (
+            f"INSERT INTO {table} ({column_list}) SELECT {column_list} "
+            f"FROM jsonb_to_recordset(%s::jsonb) AS r({record}) {conflict}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payload])
+
+
+def _in_json(column: str, connection: BaseDatabaseWrapper, cast: str) -> str:
+    if connection.vendor == "sqlite":
+        return f"{column} IN (SELECT value FROM json_each(%s))"
+    return f"{column} IN (SELECT jsonb_array_elements_text(%s::jsonb)::{cast})"
+
+
+def delete_missing(
+    model: type[models.Model],
+    *,
+    parent_field: str,
+    parent_ids: Iterable[Any],
+    keep_field: str,
+    keep_values: Iterable[Any],
+    using: str = "default",
+) -> int:
+    """Delete the rows of the given parents whose ``keep_field`` is not in
+    ``keep_values`` (children Powens no longer lists). One statement; returns the
+    number of rows deleted. Does not cascade: use it on leaf tables."""
+    parents, keep = list(parent_ids), list(keep_values)
+    if not parents:
+        return 0
+    connection = connections[using]
+    parent = model._meta.get_field(parent_field)
+    kept = model._meta.get_field(keep_field)
+    if connection.vendor not in _FAST_VENDORS:
+        deleted, _ = (
+            model._default_manager.db_manager(using)
+            .filter(**{f"{parent.attname}__in": parents})  # type: ignore[union-attr]
+            .exclude(**{f"{keep_field}__in": keep})
+            .delete()
+        )
+        return deleted
+    q = connection.ops.quote_name
+    parent_column, kept_column = str(parent.column), str(kept.column)  # type: ignore[union-attr]
+    parent_cast = _column_type(parent.target_field, connection) if parent.is_relation else "bigint"  # type: ignore[union-attr]
+    keep_cast = _column_type(kept, connection)  # type: ignore[arg-type]
+    sql = (
+        f"DELETE FROM {q(model._meta.db_table)} WHERE "
+        f"{_in_json(q(parent_column), connection, parent_cast)} AND NOT "
+        f"{_in_json(q(kept_column), connection, keep_cast)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(parents), json.dumps(keep)])
+        return cursor.rowcount
+
+
+def delete_in(
+    model: type[models.Model], *, field: str, values: Iterable[Any], using: str = "default"
+) -> int:
+    """Delete rows whose ``field`` is in ``values``, in one statement (no cascade)."""
+    items = list(values)
+    if not items:
+        return 0
+    connection = connections[using]
+    target = model._meta.pk if field == "pk" else model._meta.get_field(field)
+    if connection.vendor not in _FAST_VENDORS:
+        deleted, _ = (
+            model._default_manager.db_manager(using).filter(**{f"{field}__in": items}).delete()
+        )
+        return deleted
+    q = connection.ops.quote_name
+    cast = _column_type(target, connection)  # type: ignore[arg-type]
+    column = str(target.column)  # type: ignore[union-attr]
+    sql = f"DELETE FROM {q(model._meta.db_table)} WHERE " + _in_json(q(column), connection, cast)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(items)])
+        return cursor.rowcount

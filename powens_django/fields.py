@@ -1,0 +1,100 @@
+"""``EncryptedTextField``: a text column stored as Fernet ciphertext.
+
+Keys come from ``POWENS["TOKEN_ENCRYPTION_KEYS"]`` (newest first) through
+``cryptography``'s ``MultiFernet``: values are encrypted with the first key and
+decrypted with any of them, so keys rotate without downtime
+(``manage.py powens_rotate_keys`` re-encrypts with the newest).
+
+The field is deliberately awkward to misuse: it is not editable in forms, not
+serialized by ``dumpdata``, refuses lookups other than ``isnull`` (ciphertext is
+randomised, so equality could only ever fail silently), and a value that no configured
+key can decrypt raises instead of handing ciphertext to the caller.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+from .conf import powens_settings
+
+
+class DecryptionError(Exception):
+    """A stored value cannot be decrypted with any configured key."""
+
+
+def get_fernet() -> MultiFernet:
+    """The ``MultiFernet`` built from ``POWENS["TOKEN_ENCRYPTION_KEYS"]``."""
+    keys = powens_settings.TOKEN_ENCRYPTION_KEYS
+    if isinstance(keys, str | bytes) or not keys:
+        raise ImproperlyConfigured(
+            'POWENS["TOKEN_ENCRYPTION_KEYS"] must be a non-empty list of Fernet keys '
+            "(see `manage.py check`)."
+        )
+    try:
+        return MultiFernet([Fernet(key) for key in keys])
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            'POWENS["TOKEN_ENCRYPTION_KEYS"] holds a malformed key (see `manage.py check`).'
+        ) from None
+
+
+def encrypt(value: str) -> str:
+    """Encrypt ``value`` with the newest key."""
+    return get_fernet().encrypt(value.encode("utf-8")).decode("ascii")
+
+
+def decrypt(token: str) -> str:
+    """Decrypt with any configured key; raise :class:`DecryptionError` otherwise."""
+    try:
+        return get_fernet().decrypt(token.encode("ascii")).decode("utf-8")
+    except (InvalidToken, UnicodeError):
+        # Never put the stored value in the message: it is the ciphertext of a secret.
+        raise DecryptionError(
+            "A stored Powens token cannot be decrypted with any key in "
+            'POWENS["TOKEN_ENCRYPTION_KEYS"]; was a key removed before rotation?'
+        ) from None
+
+
+class EncryptedTextField(models.TextField):
+    """A ``TextField`` whose database value is Fernet ciphertext."""
+
+    description = "Text encrypted at rest (Fernet)"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("serialize", False)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        for key, default in (("editable", False), ("serialize", False)):
+            if kwargs.get(key, default) == default:
+                kwargs.pop(key, None)
+        return name, path, args, kwargs
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
+        if value is None:
+            return None
+        return decrypt(value)
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value if value is None else None
+        return encrypt(str(value))
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name != "isnull":
+            raise NotImplementedError(
+                f"{type(self).__name__} cannot be searched with '{lookup_name}': "
+                "its ciphertext differs every time a value is stored."
+            )
+        return super().get_lookup(lookup_name)
+
+    def value_to_string(self, obj: Any) -> str:
+        # Shown nowhere: admin, serializers and dumpdata get a mask, never the value.
+        return "********" if self.value_from_object(obj) else ""

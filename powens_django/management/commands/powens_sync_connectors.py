@@ -1,0 +1,41 @@
+"""Mirror the Powens connector catalogue."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ... import services
+from ...client import PowensError
+from ..progress import Progress
+
+
+class Command(BaseCommand):
+    help = (
+        "Refresh the local connector catalogue from Powens (GET /connectors with fields, "
+        "sources and countries). Without --country, connectors Powens no longer lists "
+        "are removed."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--country",
+            default="",
+            help="Comma-separated ISO country codes, e.g. fr,es (no pruning then).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        codes = [c for c in options["country"].split(",") if c.strip()]
+        started = time.monotonic()
+        where = f" for {','.join(c.upper() for c in codes)}" if codes else ""
+        self.stdout.write(f"Fetching the Powens catalogue{where}...")
+        progress = Progress(self.stdout, "Comparing")
+        try:
+            result = services.refresh_catalogue(country_codes=codes, progress=progress)
+        except PowensError as error:
+            raise CommandError(f"Powens refused the catalogue request: {error}") from None
+        self.stdout.write(
+            self.style.SUCCESS(f"Catalogue: {result} in {time.monotonic() - started:.1f} s.")
+        )

@@ -1,0 +1,276 @@
+"""Models mirroring Powens objects, plus the local records around them.
+
+Conventions (see docs/models.md):
+- Mirrored properties keep Powens' names (``name``, ``state``, ``last_update``...);
+  Powens' identifiers are ``powens_id`` (integers) and ``uuid`` (connectors).
+- Every mirrored row keeps the payload it came from in ``raw`` so properties Powens
+  adds later are not lost, ``raw_hash`` to skip rewriting unchanged payloads, and
+  ``synced_at``. Only :mod:`powens_django.sync` writes these rows.
+- States, auth mechanisms and field types are open strings: a value Powens invents
+  tomorrow is stored as is (:mod:`powens_django.states` describes the known ones).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .fields import EncryptedTextField
+from .states import StateInfo, describe_auth_mechanism, describe_state
+
+
+class MirroredModel(models.Model):
+    raw = models.JSONField(_("Powens payload"), default=dict, editable=False)
+    raw_hash = models.CharField(max_length=64, default="", editable=False)
+    synced_at = models.DateTimeField(_("last synced"), null=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class Connector(MirroredModel):
+    """A bank or provider of the Powens catalogue."""
+
+    uuid = models.CharField(_("UUID"), max_length=64, unique=True)
+    # Powens' integer id is not stable across domains: uuid is the natural key.
+    powens_id = models.PositiveIntegerField(_("Powens id"), null=True, db_index=True)
+    name = models.CharField(_("name"), max_length=255)
+    # Casefolded, accent-free name for searches ("credit" finds "Crédit").
+    search_name = models.CharField(max_length=255, default="", db_index=True, editable=False)
+    slug = models.CharField(_("slug"), max_length=64, blank=True, default="")
+    code = models.CharField(_("bank code"), max_length=64, blank=True, default="")
+    color = models.CharField(_("colour"), max_length=16, blank=True, default="")
+    hidden = models.BooleanField(_("hidden"), default=False)
+    beta = models.BooleanField(_("beta"), default=False)
+    charged = models.BooleanField(_("charged"), default=False)
+    restricted = models.BooleanField(_("restricted"), default=False)
+    auth_mechanism = models.CharField(_("auth mechanism"), max_length=32, blank=True, default="")
+    available_auth_mechanisms = models.JSONField(default=list, blank=True)
+    transfer_mechanism = models.CharField(max_length=32, blank=True, default="")
+    siret = models.CharField(max_length=32, blank=True, default="")
+    months_to_fetch = models.PositiveSmallIntegerField(null=True, blank=True)
+    capabilities = models.JSONField(default=list, blank=True)
+    products = models.JSONField(default=list, blank=True)
+    account_usages = models.JSONField(default=list, blank=True)
+    urls = models.JSONField(default=list, blank=True)
+    #: ConnectorField definitions (expand=fields), rendered as the connection form.
+    fields = models.JSONField(default=list, blank=True)
+    payment_settings = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("connector")
+        verbose_name_plural = _("connectors")
+        ordering = ["search_name", "uuid"]
+        indexes = [models.Index(fields=["hidden", "restricted", "search_name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def auth_mechanism_label(self) -> Any:
+        return describe_auth_mechanism(self.auth_mechanism)
+
+    @property
+    def can_connect(self) -> bool:
+        """Whether people can add a new connection with it."""
+        return not self.hidden and not self.restricted
+
+
+class ConnectorCountry(models.Model):
+    """A country where the connector's customers hold accounts (expand=countries)."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="countries")
+    code = models.CharField(_("country"), max_length=2, db_index=True)
+    name = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("connector country")
+        verbose_name_plural = _("connector countries")
+        constraints = [
+            models.UniqueConstraint(fields=["connector", "code"], name="powens_connector_country")
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ConnectorSource(MirroredModel):
+    """One way a connector reaches the bank (e.g. ``openapi``, ``directaccess``)."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="sources")
+    powens_id = models.PositiveIntegerField(_("Powens id"), unique=True)
+    name = models.CharField(_("name"), max_length=64)
+    auth_mechanism = models.CharField(_("auth mechanism"), max_length=32, blank=True, default="")
+    available_auth_mechanisms = models.JSONField(default=list, blank=True)
+    disabled = models.DateTimeField(_("disabled"), null=True, blank=True)
+    priority = models.IntegerField(_("priority"), null=True, blank=True)
+    account_usages = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("connector source")
+        verbose_name_plural = _("connector sources")
+        ordering = ["connector", "priority", "powens_id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PowensUser(models.Model):
+    """A Django user's identity at Powens and their permanent token (encrypted)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="powens_user"
+    )
+    powens_id = models.PositiveBigIntegerField(_("Powens user id"), unique=True, null=True)
+    token = EncryptedTextField(_("Powens token"), null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Powens user")
+        verbose_name_plural = _("Powens users")
+
+    def __str__(self) -> str:
+        return f"{self.user} (Powens #{self.powens_id})" if self.powens_id else str(self.user)
+
+    def __repr__(self) -> str:
+        # The token never appears in a repr, a log line or a traceback.
+        return f"<PowensUser pk={self.pk} powens_id={self.powens_id}>"
+
+    @property
+    def is_linked(self) -> bool:
+        return bool(self.powens_id and self.token)
+
+
+class Connection(MirroredModel):
+    """A person's link to a connector at Powens."""
+
+    powens_user = models.ForeignKey(
+        PowensUser, on_delete=models.CASCADE, related_name="connections"
+    )
+    powens_id = models.PositiveBigIntegerField(_("Powens id"), unique=True)
+    # Joined on the connector's uuid without a database constraint: a connection may
+    # arrive before its connector (catalogue not refreshed yet) and links up by itself
+    # when the connector does; removing a connector never touches connections.
+    connector = models.ForeignKey(
+        Connector,
+        to_field="uuid",
+        db_column="connector_uuid",
+        db_constraint=False,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="connections",
+    )
+    powens_connector_id = models.PositiveIntegerField(null=True, blank=True)
+    state = models.CharField(_("state"), max_length=64, null=True, blank=True)
+    error_message = models.TextField(_("bank message"), null=True, blank=True)
+    #: Fields the connection asks for in its current state (OTP, new credentials).
+    fields = models.JSONField(null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    last_update = models.DateTimeField(_("last successful update"), null=True, blank=True)
+    created = models.DateTimeField(_("created at Powens"), null=True, blank=True)
+    last_push = models.DateTimeField(null=True, blank=True)
+    expire = models.DateTimeField(null=True, blank=True)
+    next_try = models.DateTimeField(_("next synchronization"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
+        ordering = ["-created", "-powens_id"]
+        indexes = [
+            models.Index(fields=["powens_user", "state"]),
+            models.Index(fields=["state"]),
+            models.Index(fields=["synced_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector_name} #{self.powens_id}"
+
+    @property
+    def connector_or_none(self) -> Connector | None:
+        """The connector, or None while it is not in the local catalogue."""
+        try:
+            return self.connector
+        except Connector.DoesNotExist:
+            return None
+
+    @property
+    def connector_uuid(self) -> str | None:
+        return self.connector_id
+
+    @property
+    def connector_name(self) -> str:
+        connector = self.connector_or_none
+        if connector is not None:
+            return connector.name
+        embedded = self.raw.get("connector") if isinstance(self.raw, dict) else None
+        if isinstance(embedded, dict) and embedded.get("name"):
+            return str(embedded["name"])
+        return str(_("Bank"))
+
+    @property
+    def state_info(self) -> StateInfo:
+        return describe_state(self.state)
+
+
+class ConnectionSource(MirroredModel):
+    """One source of a connection, mirroring a ConnectorSource for this person."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sources")
+    powens_id = models.PositiveBigIntegerField(_("Powens id"), unique=True)
+    connector_source_id = models.PositiveIntegerField(null=True, blank=True)
+    name = models.CharField(_("name"), max_length=64)
+    state = models.CharField(_("state"), max_length=64, null=True, blank=True)
+    last_update = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(null=True, blank=True)
+    disabled = models.DateTimeField(_("disabled"), null=True, blank=True)
+    access_expire = models.DateTimeField(null=True, blank=True)
+    expire = models.DateTimeField(null=True, blank=True)
+    next_try = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("connection source")
+        verbose_name_plural = _("connection sources")
+        ordering = ["connection", "powens_id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def state_info(self) -> StateInfo:
+        return describe_state(self.state)
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled is None
+
+
+class LinkState(models.Model):
+    """The ``state`` of a browser flow (webauth): random, single-use, short-lived,
+    bound to a user and, for pages, to their session.
+
+    Only a SHA-256 of the state is stored: a leaked table cannot forge callbacks.
+    """
+
+    state_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="powens_link_states"
+    )
+    session_hash = models.CharField(max_length=64, blank=True, default="")
+    connector_uuid = models.CharField(max_length=64, blank=True, default="")
+    connection_powens_id = models.PositiveBigIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=64, blank=True, default="")
+    next_url = models.CharField(max_length=2000, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("link state")
+        verbose_name_plural = _("link states")
+
+    def __str__(self) -> str:
+        return f"link state #{self.pk}"

@@ -1,0 +1,450 @@
+"""Powens payloads -> rows. The only code that writes the mirrored models.
+
+Every function here works in bulk and in one transaction: the number of queries does
+not depend on the number of objects (see :mod:`powens_django.bulk`), a payload whose
+hash did not change writes nothing, child rows Powens stopped listing are removed,
+and a failure half-way leaves the previous rows intact. Odd values are coerced
+(unknown states are kept as they are; an unparseable date becomes None), and an item
+that cannot be identified is skipped and counted rather than failing the whole batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from . import bulk, signals
+from .client.dates import parse_datetime
+from .models import (
+    Connection,
+    ConnectionSource,
+    Connector,
+    ConnectorCountry,
+    ConnectorSource,
+    PowensUser,
+)
+
+logger = logging.getLogger("powens_django.sync")
+
+
+@dataclass
+class SyncResult:
+    """What a sync did, for command summaries and tests."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: int = 0
+    #: Powens ids (connections) or uuids (connectors) written by this sync.
+    written: list[Any] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} removed" + (f", {self.skipped} skipped" if self.skipped else "")
+        )
+
+
+# -- coercion -------------------------------------------------------------------------
+
+
+def payload_hash(payload: Any) -> str:
+    """A stable hash of a payload (key order does not matter)."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def search_key(text: str) -> str:
+    """Casefolded text without accents: "Crédit Agricole" -> "credit agricole"."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+def _str(model: type[models.Model], name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    max_length = model._meta.get_field(name).max_length  # type: ignore[union-attr]
+    return text[:max_length] if max_length else text
+
+
+def _nullable_str(model: type[models.Model], name: str, value: Any) -> str | None:
+    return None if value is None else _str(model, name, value)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def _bool(value: Any, default: bool = False) -> bool:
+    return default if value is None else bool(value)
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _dict_or_none(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+# -- connectors -----------------------------------------------------------------------
+
+
+def _connector_row(payload: Mapping[str, Any], digest: str, now: Any) -> dict[str, Any]:
+    c = Connector
+    name = _str(c, "name", payload.get("name"))
+    return {
+        "uuid": _str(c, "uuid", payload["uuid"]),
+        "powens_id": _int(payload.get("id")),
+        "name": name,
+        "search_name": _str(c, "search_name", search_key(name)),
+        "slug": _str(c, "slug", payload.get("slug")),
+        "code": _str(c, "code", payload.get("code")),
+        "color": _str(c, "color", payload.get("color")),
+        "hidden": _bool(payload.get("hidden")),
+        "beta": _bool(payload.get("beta")),
+        "charged": _bool(payload.get("charged")),
+        "restricted": _bool(payload.get("restricted")),
+        "auth_mechanism": _str(c, "auth_mechanism", payload.get("auth_mechanism")),
+        "available_auth_mechanisms": _list(payload.get("available_auth_mechanisms")),
+        "transfer_mechanism": _str(c, "transfer_mechanism", payload.get("transfer_mechanism")),
+        "siret": _str(c, "siret", payload.get("siret")),
+        "months_to_fetch": _int(payload.get("months_to_fetch")),
+        "capabilities": _list(payload.get("capabilities")),
+        "products": _list(payload.get("products")),
+        "account_usages": _list(payload.get("account_usages")),
+        "urls": _list(payload.get("urls")),
+        "fields": _list(payload.get("fields")),
+        "payment_settings": _dict_or_none(payload.get("payment_settings")),
+        "raw": dict(payload),
+        "raw_hash": digest,
+        "synced_at": now,
+    }
+
+
+def _connector_source_row(
+    connector_pk: int, payload: Mapping[str, Any], now: Any
+) -> dict[str, Any]:
+    s = ConnectorSource
+    return {
+        "powens_id": _int(payload["id"]),
+        "connector_id": connector_pk,
+        "name": _str(s, "name", payload.get("name")),
+        "auth_mechanism": _str(s, "auth_mechanism", payload.get("auth_mechanism")),
+        "available_auth_mechanisms": _list(payload.get("available_auth_mechanisms")),
+        "disabled": parse_datetime(payload.get("disabled")),
+        "priority": payload.get("priority") if isinstance(payload.get("priority"), int) else None,
+        "account_usages": _list(payload.get("account_usages")),
+        "raw": dict(payload),
+        "raw_hash": payload_hash(payload),
+        "synced_at": now,
+    }
+
+
+def _country_rows(connector_pk: int, countries: list[Any]) -> list[dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for item in countries:
+        code = item.get("id") if isinstance(item, Mapping) else item
+        if not isinstance(code, str) or len(code) != 2:
+            continue
+        name = item.get("name") if isinstance(item, Mapping) else ""
+        rows[code.upper()] = {
+            "connector_id": connector_pk,
+            "code": code.upper(),
+            "name": _str(ConnectorCountry, "name", name),
+        }
+    return list(rows.values())
+
+
+def sync_connectors(
+    payloads: Iterable[Mapping[str, Any]],
+    *,
+    prune: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> SyncResult:
+    """Mirror a list of Connector payloads (ideally ``expand=fields,sources,countries``).
+
+    Connectors are matched on ``uuid``. With ``prune``, connectors absent from
+    ``payloads`` are deleted (pass ``prune=False`` for a partial list, e.g. filtered
+    by country). Sources and countries are replaced only for connectors whose payload
+    carries them. One transaction; the query count does not grow with the catalogue.
+    ``progress(done, total)`` is called while payloads are compared.
+    """
+    result = SyncResult()
+    now = timezone.now()
+    payloads = list(payloads)
+    total = len(payloads)
+    step = max(1, total // 100)
+    with transaction.atomic():
+        existing = {
+            uuid: (pk, digest)
+            for uuid, pk, digest in Connector.objects.values_list("uuid", "pk", "raw_hash")
+        }
+        rows: list[dict[str, Any]] = []
+        changed: dict[str, Mapping[str, Any]] = {}
+        seen: set[str] = set()
+        for done, payload in enumerate(payloads, 1):
+            if progress is not None and (done % step == 0 or done == total):
+                progress(done, total)
+            uuid = payload.get("uuid") if isinstance(payload, Mapping) else None
+            if not isinstance(uuid, str) or not uuid or uuid in seen:
+                result.skipped += 1
+                logger.warning("Skipping a connector payload without a usable uuid")
+                continue
+            seen.add(uuid)
+            digest = payload_hash(payload)
+            if uuid in existing and existing[uuid][1] == digest:
+                result.unchanged += 1
+                continue
+            if uuid in existing:
+                result.updated += 1
+            else:
+                result.created += 1
+            rows.append(_connector_row(payload, digest, now))
+            changed[uuid] = payload
+        bulk.upsert(Connector, rows, unique_fields="uuid")
+        result.written = list(changed)
+
+        if changed:
+            pks = dict(Connector.objects.values_list("uuid", "pk"))
+            source_rows, source_parents, country_rows, country_parents = [], [], [], []
+            for uuid, payload in changed.items():
+                pk = pks[uuid]
+                if isinstance(payload.get("sources"), list):
+                    source_parents.append(pk)
+                    source_rows += [
+                        _connector_source_row(pk, s, now)
+                        for s in payload["sources"]
+                        if isinstance(s, Mapping) and _int(s.get("id"))
+                    ]
+                if isinstance(payload.get("countries"), list):
+                    country_parents.append(pk)
+                    country_rows += _country_rows(pk, payload["countries"])
+            bulk.upsert(
+                ConnectorSource, _unique(source_rows, "powens_id"), unique_fields="powens_id"
+            )
+            bulk.delete_missing(
+                ConnectorSource,
+                parent_field="connector",
+                parent_ids=source_parents,
+                keep_field="powens_id",
+                keep_values=[r["powens_id"] for r in source_rows],
+            )
+            bulk.delete_in(ConnectorCountry, field="connector", values=country_parents)
+            bulk.upsert(ConnectorCountry, country_rows, unique_fields=("connector", "code"))
+
+        if prune:
+            gone = [pk for uuid, (pk, _) in existing.items() if uuid not in seen]
+            bulk.delete_in(ConnectorSource, field="connector", values=gone)
+            bulk.delete_in(ConnectorCountry, field="connector", values=gone)
+            result.removed = bulk.delete_in(Connector, field="pk", values=gone)
+    return result
+
+
+def _unique(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    # A duplicated id inside one batch would make ON CONFLICT update a row twice.
+    return list({row[key]: row for row in rows}.values())
+
+
+# -- connections ----------------------------------------------------------------------
+
+
+def _connector_uuid(payload: Mapping[str, Any]) -> str | None:
+    uuid = payload.get("connector_uuid")
+    if not uuid and isinstance(payload.get("connector"), Mapping):
+        uuid = payload["connector"].get("uuid")
+    return str(uuid)[:64] if uuid else None
+
+
+def _connection_row(
+    powens_user: PowensUser, payload: Mapping[str, Any], digest: str, now: Any
+) -> dict[str, Any]:
+    c = Connection
+    fields = payload.get("fields")
+    return {
+        "powens_id": _int(payload["id"]),
+        "powens_user_id": powens_user.pk,
+        "connector_id": _connector_uuid(payload),
+        "powens_connector_id": _int(payload.get("id_connector")),
+        "state": _nullable_str(c, "state", payload.get("state")),
+        "error_message": _nullable_str(c, "error_message", payload.get("error_message")),
+        "fields": fields if isinstance(fields, list) else None,
+        "active": _bool(payload.get("active"), default=True),
+        "last_update": parse_datetime(payload.get("last_update")),
+        "created": parse_datetime(payload.get("created")),
+        "last_push": parse_datetime(payload.get("last_push")),
+        "expire": parse_datetime(payload.get("expire")),
+        "next_try": parse_datetime(payload.get("next_try")),
+        "raw": dict(payload),
+        "raw_hash": digest,
+        "synced_at": now,
+    }
+
+
+def _connection_source_row(
+    connection_pk: int, payload: Mapping[str, Any], now: Any
+) -> dict[str, Any]:
+    s = ConnectionSource
+    return {
+        "powens_id": _int(payload["id"]),
+        "connection_id": connection_pk,
+        "connector_source_id": _int(payload.get("id_connector_source")),
+        "name": _str(s, "name", payload.get("name")),
+        "state": _nullable_str(s, "state", payload.get("state")),
+        "last_update": parse_datetime(payload.get("last_update")),
+        "created": parse_datetime(payload.get("created")),
+        "disabled": parse_datetime(payload.get("disabled")),
+        "access_expire": parse_datetime(payload.get("access_expire")),
+        "expire": parse_datetime(payload.get("expire")),
+        "next_try": parse_datetime(payload.get("next_try")),
+        "raw": dict(payload),
+        "raw_hash": payload_hash(payload),
+        "synced_at": now,
+    }
+
+
+def sync_connections(
+    powens_user: PowensUser,
+    payloads: Iterable[Mapping[str, Any]],
+    *,
+    complete: bool = False,
+    sources_complete: bool = False,
+) -> SyncResult:
+    """Mirror Connection payloads belonging to ``powens_user``.
+
+    ``complete=True`` means ``payloads`` is the user's whole list: local connections
+    missing from it were deleted at Powens and are deleted here too. Sources are
+    upserted for payloads that carry them; local sources missing from a payload are
+    removed only with ``sources_complete=True`` (the payload listed disabled sources
+    too, which ``expand=sources`` and webhooks leave out). Host-project signals
+    (created, synced, state changed, deleted) are sent after the transaction commits.
+    """
+    result = SyncResult()
+    now = timezone.now()
+    pending: list[tuple[str, int, str | None]] = []  # (event, powens_id, old state)
+    deleted_ids: list[int] = []
+    with transaction.atomic():
+        existing = {
+            powens_id: (pk, state, digest, last_update)
+            for powens_id, pk, state, digest, last_update in Connection.objects.filter(
+                powens_user=powens_user
+            ).values_list("powens_id", "pk", "state", "raw_hash", "last_update")
+        }
+        rows, changed, seen = [], {}, set()
+        for payload in payloads:
+            powens_id = _int(payload.get("id")) if isinstance(payload, Mapping) else None
+            if not powens_id or powens_id in seen:
+                result.skipped += 1
+                logger.warning("Skipping a connection payload without a usable id")
+                continue
+            seen.add(powens_id)
+            digest = payload_hash(payload)
+            before = existing.get(powens_id)
+            if before is not None and before[2] == digest:
+                result.unchanged += 1
+                continue
+            row = _connection_row(powens_user, payload, digest, now)
+            rows.append(row)
+            changed[powens_id] = payload
+            if before is None:
+                result.created += 1
+                pending.append(("created", powens_id, None))
+            else:
+                result.updated += 1
+                if before[1] != row["state"]:
+                    pending.append(("state_changed", powens_id, before[1]))
+            if row["last_update"] and (before is None or before[3] != row["last_update"]):
+                pending.append(("synced", powens_id, None))
+        bulk.upsert(Connection, rows, unique_fields="powens_id")
+        result.written = list(changed)
+
+        with_sources = [pid for pid, p in changed.items() if isinstance(p.get("sources"), list)]
+        if with_sources:
+            pks = dict(
+                Connection.objects.filter(powens_user=powens_user).values_list("powens_id", "pk")
+            )
+            source_rows = [
+                _connection_source_row(pks[pid], s, now)
+                for pid in with_sources
+                for s in changed[pid]["sources"]
+                if isinstance(s, Mapping) and _int(s.get("id"))
+            ]
+            bulk.upsert(
+                ConnectionSource, _unique(source_rows, "powens_id"), unique_fields="powens_id"
+            )
+            if sources_complete:
+                bulk.delete_missing(
+                    ConnectionSource,
+                    parent_field="connection",
+                    parent_ids=[pks[pid] for pid in with_sources],
+                    keep_field="powens_id",
+                    keep_values=[r["powens_id"] for r in source_rows],
+                )
+
+        if complete:
+            gone = {pid: v[0] for pid, v in existing.items() if pid not in seen}
+            if gone:
+                deleted_ids = list(gone)
+                bulk.delete_in(ConnectionSource, field="connection", values=list(gone.values()))
+                result.removed = bulk.delete_in(Connection, field="pk", values=list(gone.values()))
+
+        if pending or deleted_ids:
+            transaction.on_commit(lambda: _send_signals(powens_user, pending, deleted_ids))
+    return result
+
+
+def forget_connection(connection: Connection) -> None:
+    """Delete a connection's local rows (after Powens confirmed it is gone)."""
+    powens_user, powens_id = connection.powens_user, connection.powens_id
+    with transaction.atomic():
+        ConnectionSource.objects.filter(connection=connection).delete()
+        Connection.objects.filter(pk=connection.pk).delete()
+        transaction.on_commit(lambda: send_deleted(powens_user, [powens_id]))
+
+
+def _send_signals(
+    powens_user: PowensUser,
+    pending: list[tuple[str, int, str | None]],
+    deleted_ids: list[int],
+) -> None:
+    connections = {}
+    if pending:
+        connections = Connection.objects.select_related("connector").in_bulk(
+            {pid for _, pid, _ in pending}, field_name="powens_id"
+        )
+    for event, powens_id, old_state in pending:
+        connection = connections.get(powens_id)
+        if connection is None:
+            continue
+        if event == "created":
+            signals.connection_created.send(Connection, connection=connection)
+        elif event == "synced":
+            signals.connection_synced.send(Connection, connection=connection)
+        else:
+            signals.connection_state_changed.send(
+                Connection, connection=connection, old_state=old_state, new_state=connection.state
+            )
+    send_deleted(powens_user, deleted_ids)
+
+
+def send_deleted(powens_user: PowensUser, powens_ids: Iterable[int]) -> None:
+    """Send ``connection_deleted`` for connections removed from the mirror."""
+    for powens_id in powens_ids:
+        signals.connection_deleted.send(Connection, powens_id=powens_id, powens_user=powens_user)

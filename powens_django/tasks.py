@@ -1,0 +1,67 @@
+"""Background tasks, defined with Django's tasks framework.
+
+``django.tasks`` on Django 6, the ``django-tasks`` backport on 5.2: the host site
+chooses the backend (``TASKS`` setting): immediate in development, a database or
+Redis worker fleet in production (docs/tasks.md). The app never sets ``TASKS``.
+
+Every task takes JSON-serialisable arguments (ids, not instances), looks its objects
+up again when it runs, and is safe to run twice. Enqueue them with
+:func:`enqueue_on_commit` so a worker never runs before the data it needs is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+try:  # Django >= 6.0
+    from django.tasks import task  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # Django 5.2: the backport
+    from django_tasks import task  # type: ignore[no-redef,unused-ignore]
+
+from . import services
+from .models import Connection
+
+logger = logging.getLogger("powens_django.tasks")
+
+
+@task()
+def refresh_catalogue(country_codes: list[str] | None = None) -> dict[str, int]:
+    """Mirror the connector catalogue (all countries, or only ``country_codes``)."""
+    result = services.refresh_catalogue(country_codes=country_codes)
+    return {
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "removed": result.removed,
+        "skipped": result.skipped,
+    }
+
+
+@task()
+def refresh_connection(user_id: int, powens_id: int) -> str | None:
+    """Refresh one connection from Powens (GETs only). Returns its state, or
+    ``"deleted"`` when Powens no longer has it."""
+    user = get_user_model()._default_manager.get(pk=user_id)
+    connection = services.fetch_connection(user, powens_id)
+    return "deleted" if connection is None else connection.state
+
+
+@task()
+def sync_connection(user_id: int, powens_id: int, psu_requested: bool = True) -> str:
+    """A sync the person asked for (``PUT``); returns the outcome kind.
+
+    Only enqueue it on a person's request: fair use forbids bulk forced syncs.
+    """
+    connection = Connection.objects.select_related("powens_user").get(
+        powens_id=powens_id, powens_user__user_id=user_id
+    )
+    return services.sync_connection(connection, psu_requested=psu_requested).kind
+
+
+def enqueue_on_commit(task_obj: Any, *args: Any, **kwargs: Any) -> None:
+    """Enqueue ``task_obj`` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: task_obj.enqueue(*args, **kwargs))
