@@ -83,7 +83,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "example_project" / "staticfiles"
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
 # The app's client points at the sandbox this same site serves, unless POWENS_API_URL

@@ -63,6 +63,14 @@ DEFAULTS: dict[str, Any] = {
     # flows one user may have (older ones are dropped first).
     "STATE_MAX_AGE": 900,
     "MAX_PENDING_STATES": 10,
+    # The callback URL registered at Powens (no query string). None: built from the
+    # request and the "powens:callback" route; set it behind proxies that rewrite hosts.
+    "REDIRECT_URI": None,
+    # Where a person lands after linking a bank: a URL or URL name. None: the
+    # connection's page. A safe `next` given when the flow started wins.
+    "SUCCESS_URL": None,
+    # Banks per page in the picker.
+    "PICKER_PAGE_SIZE": 24,
 }
 
 

@@ -126,6 +126,9 @@ class PowensUser(models.Model):
     )
     powens_id = models.PositiveBigIntegerField(_("Powens user id"), unique=True, null=True)
     token = EncryptedTextField(_("Powens token"), null=True)
+    # Set by the request creating the Powens user, so a concurrent one waits for it
+    # instead of creating a second Powens user (see services.ensure_powens_user).
+    init_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

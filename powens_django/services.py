@@ -12,15 +12,18 @@ Link operations (adding, repairing and completing connections) return a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -89,6 +92,8 @@ class LinkOutcome:
     message: str | None = None
     fields: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    #: Where the flow's starter asked to land afterwards (callbacks only; unchecked).
+    next_url: str = ""
 
     @property
     def ok(self) -> bool:
@@ -139,28 +144,61 @@ def _outcome_for_error(error: PowensError, connection: Connection | None = None)
 # -- users ----------------------------------------------------------------------------
 
 
-def ensure_powens_user(user: AnyUser) -> PowensUser:
+#: How long a claim to create a user's Powens account blocks other requests.
+INIT_CLAIM_SECONDS = 60
+
+
+def ensure_powens_user(user: AnyUser, *, wait: float = 15.0) -> PowensUser:
     """The user's :class:`PowensUser`, creating the Powens user on first use.
 
     ``POST /auth/init`` is called at most once per Django user, even when two requests
-    arrive together: the second waits on a row lock and then finds the token.
+    arrive together: one claims the creation with an atomic UPDATE, the other waits up
+    to ``wait`` seconds for its result. No database lock is held during the HTTP call
+    (the sandbox may be served by this very process and database).
     """
     powens_user, _ = PowensUser.objects.get_or_create(user=user)
     if powens_user.is_linked:
         return powens_user
-    with transaction.atomic():
-        # The UPDATE takes the row lock on PostgreSQL and the write lock on SQLite
-        # (where SELECT ... FOR UPDATE is a no-op), so concurrent first calls queue here.
-        PowensUser.objects.filter(pk=powens_user.pk).update(updated_at=timezone.now())
-        powens_user = PowensUser.objects.select_for_update().get(pk=powens_user.pk)
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=INIT_CLAIM_SECONDS)
+    claimed = (
+        PowensUser.objects.filter(pk=powens_user.pk, powens_id__isnull=True)
+        .filter(Q(init_claimed_at__isnull=True) | Q(init_claimed_at__lt=stale))
+        .update(init_claimed_at=now)
+    )
+    if not claimed:
+        return _wait_for_powens_user(powens_user, wait)
+    try:
+        created = get_client().init_user()
+    except BaseException:
+        PowensUser.objects.filter(pk=powens_user.pk).update(init_claimed_at=None)
+        raise
+    powens_user.powens_id = int(created["id_user"])
+    powens_user.token = str(created["auth_token"])
+    powens_user.init_claimed_at = None
+    powens_user.save(update_fields=["powens_id", "token", "init_claimed_at", "updated_at"])
+    logger.info("Created Powens user %s for user pk=%s", powens_user.powens_id, user.pk)
+    return powens_user
+
+
+def _wait_for_powens_user(powens_user: PowensUser, wait: float) -> PowensUser:
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        powens_user.refresh_from_db()
         if powens_user.is_linked:
             return powens_user
-        created = get_client().init_user()
-        powens_user.powens_id = int(created["id_user"])
-        powens_user.token = str(created["auth_token"])
-        powens_user.save(update_fields=["powens_id", "token", "updated_at"])
-        logger.info("Created Powens user %s for user pk=%s", powens_user.powens_id, user.pk)
-    return powens_user
+        if powens_user.init_claimed_at is None:
+            # The other request failed and released its claim: try ourselves.
+            return ensure_powens_user(powens_user.user, wait=max(0.0, deadline - time.monotonic()))
+    raise ServiceError("Another request is still creating this user's Powens account; retry.")
+
+
+def _linked_powens_user(user: AnyUser) -> PowensUser | None:
+    """The user's PowensUser when it has a Powens account, else None (reads only:
+    refreshing a user who never linked a bank must not create a Powens user)."""
+    powens_user = PowensUser.objects.filter(user=user).first()
+    return powens_user if powens_user is not None and powens_user.is_linked else None
 
 
 def client_for(powens_user: PowensUser) -> PowensClient:
@@ -240,9 +278,12 @@ def fetch_connection(user: AnyUser, powens_id: int) -> Connection | None:
 
     Returns the mirrored connection, or None when Powens says it does not exist for
     this user (then any local copy is removed). Another user's id is simply not
-    found: Powens answers 404 to a token that does not own the connection.
+    found: Powens answers 404 to a token that does not own the connection. A user
+    without a Powens account has no connections: nothing is asked, None is returned.
     """
-    powens_user = ensure_powens_user(user)
+    powens_user = _linked_powens_user(user)
+    if powens_user is None:
+        return None
     try:
         return _fetch(powens_user, powens_id)
     except NotFoundError:
@@ -254,8 +295,11 @@ def fetch_connection(user: AnyUser, powens_id: int) -> Connection | None:
 
 def fetch_connections(user: AnyUser) -> sync.SyncResult:
     """Refresh all of the user's connections from Powens with one GET; connections
-    Powens no longer lists are removed locally."""
-    powens_user = ensure_powens_user(user)
+    Powens no longer lists are removed locally (nothing is asked for a user without a
+    Powens account)."""
+    powens_user = _linked_powens_user(user)
+    if powens_user is None:
+        return sync.SyncResult()
     payloads = client_for(powens_user).list_connections(expand=CONNECTION_EXPAND)
     return sync.sync_connections(powens_user, payloads, complete=True)
 
@@ -366,29 +410,32 @@ def start_webauth(
         raise ServiceError("This connection belongs to another user")
     powens_user = ensure_powens_user(user)
     state = secrets.token_urlsafe(32)
-    now = timezone.now()
-    with transaction.atomic():
-        _prune_states(user, now)
-        LinkState.objects.create(
-            state_hash=_digest(state),
-            user=user,
-            session_hash=_digest(session_key) if session_key else "",
-            connector_uuid=connector.uuid if connector else "",
-            connection_powens_id=connection.powens_id if connection else None,
-            source=source or "",
-            next_url=next_url[:2000],
-        )
-        target: dict[str, Any]
-        if connection is not None:
-            target = {"id_connection": connection.powens_id}
-        elif connector is not None and connector.powens_id:
-            target = {"id_connector": connector.powens_id}
-        else:
-            target = {"connector_uuid": connector.uuid if connector else None}
-        # Inside the transaction: if Powens refuses, the recorded state goes too.
+    _prune_states(user, timezone.now())
+    record = LinkState.objects.create(
+        state_hash=_digest(state),
+        user=user,
+        session_hash=_digest(session_key) if session_key else "",
+        connector_uuid=connector.uuid if connector else "",
+        connection_powens_id=connection.powens_id if connection else None,
+        source=source or "",
+        next_url=next_url[:2000],
+    )
+    target: dict[str, Any]
+    if connection is not None:
+        target = {"id_connection": connection.powens_id}
+    elif connector is not None and connector.powens_id:
+        target = {"id_connector": connector.powens_id}
+    else:
+        target = {"connector_uuid": connector.uuid if connector else None}
+    # The state is committed before the call (no transaction held across HTTP) and
+    # removed again if Powens refuses, so a failed start leaves nothing behind.
+    try:
         url = client_for(powens_user).webauth_url(
             redirect_uri, source=source or None, state=state, **target
         )
+    except BaseException:
+        record.delete()
+        raise
     return WebauthStart(url=url, state=state)
 
 
@@ -452,25 +499,26 @@ def finish_callback(
     """Handle the browser's return from the bank (the ``redirect_uri`` request).
 
     Accepts ``id_connection`` (webauth) and ``connection_id``/``connection_ids``
-    (Powens' hosted Webview). The state is checked first: without a valid one nothing
+    (Powens' hosted Webview). Without a valid state, or with malformed ids, nothing
     changes and :class:`InvalidCallback` is raised. ``error=access_denied`` gives a
     ``CANCELLED`` outcome, any other error ``FAILED``; ``error_description`` is
     logged, never returned. On success the connection is fetched into the mirror.
     """
-    record = consume_state(user, params.get("state"), session_key=session_key)
     error = params.get("error")
+    # Malformed input is refused before the state is used up, so it changes nothing.
+    ids = [] if error else _callback_ids(params)
+    if not error and not ids:
+        raise InvalidCallback("The callback names no connection.")
+    record = consume_state(user, params.get("state"), session_key=session_key)
     if error:
         description = (params.get("error_description") or "")[:500]
         if error == "access_denied":
             logger.info("Bank link cancelled by user pk=%s", user.pk)
-            return LinkOutcome(kind=CANCELLED, error=error)
+            return LinkOutcome(kind=CANCELLED, error=error, next_url=record.next_url)
         logger.warning(
             "Bank link failed for user pk=%s: %s (%s)", user.pk, error[:100], description
         )
-        return LinkOutcome(kind=FAILED, error=error[:100])
-    ids = _callback_ids(params)
-    if not ids:
-        raise InvalidCallback("The callback names no connection.")
+        return LinkOutcome(kind=FAILED, error=error[:100], next_url=record.next_url)
     if record.connection_powens_id and record.connection_powens_id not in ids:
         logger.warning(
             "Callback for connection %s came back with %s", record.connection_powens_id, ids
@@ -482,7 +530,15 @@ def finish_callback(
             raise InvalidCallback("The callback names a connection this user does not have.")
         outcome = outcome_for(connection)
     assert outcome is not None
-    return outcome
+    return dataclasses.replace(outcome, next_url=record.next_url)
+
+
+def _without_client_frames(error: PowensError) -> PowensError:
+    # The client's frames hold the typed values and the user token in their locals
+    # (request bodies, headers), which error reports (Django's debug page, HTML error
+    # mails, Sentry) print; re-raised from here, the report starts at this module's
+    # frames, where sensitive_variables hides them.
+    return error.with_traceback(None)
 
 
 def _field_values(values: Mapping[str, Any], client: PowensClient) -> dict[str, str]:
@@ -518,6 +574,8 @@ def add_credentials_connection(
         )
     except (WrongPassError, ActionNeededError, WebsiteUnavailableError) as error:
         return _outcome_for_error(error)
+    except PowensError as error:
+        raise _without_client_frames(error) from None
     return outcome_for(_mirror(powens_user, payload, sources_complete=False))
 
 
@@ -537,6 +595,8 @@ def submit_connection_fields(
         )
     except (WrongPassError, ActionNeededError, WebsiteUnavailableError) as error:
         return _outcome_for_error(error, connection)
+    except PowensError as error:
+        raise _without_client_frames(error) from None
     return outcome_for(_mirror(powens_user, payload, sources_complete=False))
 
 

@@ -81,5 +81,14 @@ POWENS_SANDBOX = {
     "CONFIG_TOKENS": [POWENS["CONFIG_TOKEN"]],
     "WEBHOOK_SECRET": POWENS["WEBHOOK_SECRETS"][0],
     "WEBHOOK_URLS": {},
+    # Webhooks are sent before the triggering response returns, so tests can assert on
+    # them at once (tests/sandbox checks the after-response mode separately).
+    "WEBHOOK_DELIVERY": "immediate",
+    "WEBHOOK_TIMEOUT": 2.0,
+    # No waiting in tests: background work settles on the next read, a blocking
+    # resume answers at once, forced syncs may follow each other.
+    "SYNC_COOLDOWN": 0,
+    "BACKGROUND_DELAY": 0,
+    "RESUME_DELAY": 0,
     "FAULTS": "",
 }

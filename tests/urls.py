@@ -5,3 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("sandbox/2.0/", include("powens_django.sandbox.urls")),
 ]
+
+urlpatterns += [path("banks/", include("powens_django.urls"))]

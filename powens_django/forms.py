@@ -1,0 +1,189 @@
+"""Forms built from Powens' ConnectorField definitions.
+
+A connector describes the fields a person fills in to connect (``fields``), and a
+connection in some states describes the fields it now needs (an OTP, new
+credentials). :class:`ConnectorFieldsForm` renders either list: ``text``,
+``password`` (never re-rendered with its value), ``date`` (submitted as
+``yyyy-mm-dd``), ``list`` (choices from ``values``), ``number``, and any other type as
+text, as Powens asks. ``regex`` is PCRE, checked with the ``regex`` package under a
+timeout; a pattern that cannot be compiled or that times out is logged and left for
+Powens to judge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import regex
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger("powens_django.forms")
+
+#: Seconds a field's regex may run on one value before we stop and let Powens judge.
+REGEX_TIMEOUT = 0.05
+
+
+def relevant_fields(
+    definitions: Iterable[Mapping[str, Any]],
+    *,
+    source: str | None = None,
+    auth_mechanism: str | None = None,
+) -> list[Mapping[str, Any]]:
+    """The definitions that apply to ``source`` and ``auth_mechanism``.
+
+    A field listing ``connector_sources`` (or ``auth_mechanisms``) applies only to those;
+    a field listing none applies everywhere.
+    """
+    chosen = []
+    for definition in definitions:
+        if not isinstance(definition, Mapping) or not definition.get("name"):
+            continue
+        sources = definition.get("connector_sources") or []
+        mechanisms = definition.get("auth_mechanisms") or []
+        if source and sources and source not in sources:
+            continue
+        if auth_mechanism and mechanisms and auth_mechanism not in mechanisms:
+            continue
+        chosen.append(definition)
+    return chosen
+
+
+class PowensRegexValidator:
+    """Validates a value against a PCRE pattern, with a timeout.
+
+    An invalid pattern or a timeout is logged and the value accepted: Powens checks
+    it again, and a broken pattern must not lock people out.
+    """
+
+    def __init__(self, pattern: str, field_name: str) -> None:
+        self.pattern = pattern
+        self.field_name = field_name
+        try:
+            self.compiled: Any = regex.compile(pattern, flags=regex.VERSION0)
+        except (regex.error, TypeError, ValueError, OverflowError) as exc:
+            logger.warning(
+                "Connector field %r has a pattern we cannot compile (%s); not checking it",
+                field_name,
+                exc,
+            )
+            self.compiled = None
+
+    def __call__(self, value: Any) -> None:
+        if self.compiled is None or value in (None, ""):
+            return
+        try:
+            matched = self.compiled.fullmatch(str(value), timeout=REGEX_TIMEOUT)
+        except TimeoutError:
+            logger.warning(
+                "Connector field %r: pattern timed out; leaving the check to Powens",
+                self.field_name,
+            )
+            return
+        if matched is None:
+            raise ValidationError(_("Enter a value in the format your bank expects."), code="regex")
+
+
+class PowensDateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+def build_field(definition: Mapping[str, Any]) -> forms.Field:
+    """The Django form field for one ConnectorField definition."""
+    name = str(definition["name"])
+    kind = definition.get("type") or "text"
+    label = definition.get("label") or name
+    required = bool(definition.get("required"))
+    attrs: dict[str, Any] = {"autocomplete": "off", "spellcheck": "false"}
+    field: forms.Field
+    if kind == "password":
+        attrs["autocomplete"] = "current-password"
+        field = forms.CharField(
+            label=label,
+            required=required,
+            strip=False,
+            widget=forms.PasswordInput(attrs=attrs, render_value=False),
+        )
+    elif kind == "date":
+        field = forms.DateField(
+            label=label,
+            required=required,
+            widget=PowensDateInput(attrs=attrs),
+            input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        )
+    elif kind == "list":
+        choices = [
+            (str(v.get("value")), str(v.get("label") or v.get("value")))
+            for v in definition.get("values") or []
+            if isinstance(v, Mapping) and v.get("value") is not None
+        ]
+        field = forms.ChoiceField(
+            label=label,
+            required=required,
+            choices=([("", "---------")] if not required or len(choices) != 1 else []) + choices,
+        )
+    elif kind == "number":
+        attrs["inputmode"] = "numeric"
+        field = forms.CharField(label=label, required=required, widget=forms.TextInput(attrs=attrs))
+        field.validators.append(_number_validator)
+    else:
+        # text, and any type this version does not know (Powens asks for a text field).
+        field = forms.CharField(label=label, required=required, widget=forms.TextInput(attrs=attrs))
+    pattern = definition.get("regex")
+    if pattern and kind not in ("list", "date"):
+        field.validators.append(PowensRegexValidator(str(pattern), name))
+    field.powens_type = kind  # type: ignore[attr-defined]
+    return field
+
+
+def _number_validator(value: str) -> None:
+    text = value.strip().replace(",", ".")
+    try:
+        float(text)
+    except ValueError:
+        raise ValidationError(_("Enter a number."), code="invalid") from None
+
+
+class ConnectorFieldsForm(forms.Form):
+    """A form whose fields come from ConnectorField definitions.
+
+    ``definitions`` is a connector's ``fields`` or a connection's requested ``fields``;
+    ``source``/``auth_mechanism`` keep only the relevant ones. :meth:`powens_values`
+    gives the cleaned values as Powens wants them (strings, dates ``yyyy-mm-dd``).
+    """
+
+    def __init__(
+        self,
+        definitions: Iterable[Mapping[str, Any]],
+        *args: Any,
+        source: str | None = None,
+        auth_mechanism: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("prefix", None)
+        super().__init__(*args, **kwargs)
+        self.definitions = relevant_fields(
+            definitions, source=source, auth_mechanism=auth_mechanism
+        )
+        for definition in self.definitions:
+            self.fields[str(definition["name"])] = build_field(definition)
+
+    def powens_values(self) -> dict[str, str]:
+        """The cleaned values to send to Powens (call after ``is_valid()``)."""
+        values: dict[str, str] = {}
+        for name, value in self.cleaned_data.items():
+            if value in (None, ""):
+                continue
+            values[name] = value.isoformat() if isinstance(value, dt.date) else str(value)
+        return values
+
+    @property
+    def has_secret_fields(self) -> bool:
+        return any(getattr(f, "powens_type", "") == "password" for f in self.fields.values())

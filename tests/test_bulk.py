@@ -1,0 +1,424 @@
+"""Bulk writes: one SQL statement per call whatever the number of rows, rows matched on
+their natural key and updated in place, values stored exactly as given."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from powens_django import bulk
+from powens_django.models import (
+    Connection,
+    Connector,
+    ConnectorCountry,
+    ConnectorSource,
+    PowensUser,
+)
+
+pytestmark = pytest.mark.django_db
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def connector_row(i, **values):
+    """Every column of a connector row (the NOT NULL ones have no database default)."""
+    row = {
+        "uuid": f"uuid-{i}",
+        "powens_id": i,
+        "name": f"Bank {i}",
+        "search_name": f"bank {i}",
+        "slug": f"B{i}",
+        "code": str(30000 + i),
+        "color": "0b57d0",
+        "hidden": False,
+        "beta": False,
+        "charged": True,
+        "restricted": False,
+        "auth_mechanism": "webauth",
+        "available_auth_mechanisms": ["webauth"],
+        "transfer_mechanism": "",
+        "siret": "",
+        "months_to_fetch": 12,
+        "capabilities": ["bank"],
+        "products": ["bank"],
+        "account_usages": ["PRIV"],
+        "urls": [],
+        "fields": [],
+        "payment_settings": None,
+        "raw": {"id": i},
+        "raw_hash": "",
+        "synced_at": None,
+    }
+    return {**row, **values}
+
+
+def source_row(connector_pk, powens_id):
+    return {
+        "powens_id": powens_id,
+        "connector_id": connector_pk,
+        "name": "openapi",
+        "auth_mechanism": "webauth",
+        "available_auth_mechanisms": [],
+        "disabled": None,
+        "priority": 1,
+        "account_usages": [],
+        "raw": {},
+        "raw_hash": "",
+        "synced_at": None,
+    }
+
+
+def connectors(*numbers):
+    bulk.upsert(Connector, [connector_row(i) for i in numbers], unique_fields="uuid")
+    return {c.uuid: c for c in Connector.objects.all()}
+
+
+@pytest.fixture
+def powens_user():
+    user = get_user_model().objects.create_user("alice")
+    return PowensUser.objects.create(user=user, powens_id=1)
+
+
+def connection_row(powens_user, powens_id=1, **values):
+    row = {
+        "powens_id": powens_id,
+        "powens_user_id": powens_user.pk,
+        "connector_id": "uuid-1",
+        "state": None,
+        "error_message": None,
+        "fields": None,
+        "active": True,
+        "last_update": None,
+        "raw": {},
+        "raw_hash": "",
+    }
+    return {**row, **values}
+
+
+# -- upsert -----------------------------------------------------------------------------
+
+
+def test_upsert_inserts_rows_that_do_not_exist():
+    bulk.upsert(Connector, [connector_row(1), connector_row(2)], unique_fields="uuid")
+
+    assert list(Connector.objects.order_by("uuid").values_list("uuid", "name")) == [
+        ("uuid-1", "Bank 1"),
+        ("uuid-2", "Bank 2"),
+    ]
+
+
+def test_upsert_updates_existing_rows_in_place():
+    before = connectors(1, 2)["uuid-1"]
+
+    bulk.upsert(Connector, [connector_row(1, name="Renamed", hidden=True)], unique_fields="uuid")
+
+    after = Connector.objects.get(uuid="uuid-1")
+    assert (after.pk, after.name, after.hidden) == (before.pk, "Renamed", True)
+    assert Connector.objects.count() == 2
+
+
+def test_upsert_inserts_and_updates_in_the_same_call():
+    before = connectors(1)["uuid-1"]
+
+    rows = [connector_row(1, name="Renamed"), connector_row(2)]
+    bulk.upsert(Connector, rows, unique_fields="uuid")
+
+    assert dict(Connector.objects.values_list("uuid", "name")) == {
+        "uuid-1": "Renamed",
+        "uuid-2": "Bank 2",
+    }
+    assert Connector.objects.get(uuid="uuid-1").pk == before.pk
+
+
+def test_upsert_leaves_columns_it_is_not_given_as_they_were(powens_user):
+    bulk.upsert(
+        Connection,
+        [connection_row(powens_user, error_message="Bank said no", state="wrongpass")],
+        unique_fields="powens_id",
+    )
+
+    bulk.upsert(
+        Connection,
+        [{"powens_id": 1, "powens_user_id": powens_user.pk, "raw": {}, "raw_hash": "", "active": False}],
+        unique_fields="powens_id",
+    )
+
+    connection = Connection.objects.get()
+    assert (connection.error_message, connection.state, connection.active) == (
+        "Bank said no",
+        "wrongpass",
+        False,
+    )
+
+
+def test_upsert_matches_rows_on_a_composite_unique_constraint():
+    first, second = connectors(1, 2).values()
+    rows = [
+        {"connector_id": first.pk, "code": "FR", "name": "France"},
+        {"connector_id": first.pk, "code": "ES", "name": "Spain"},
+    ]
+    bulk.upsert(ConnectorCountry, rows, unique_fields=("connector", "code"))
+    france = ConnectorCountry.objects.get(connector=first, code="FR")
+
+    rows = [
+        {"connector_id": first.pk, "code": "FR", "name": "République française"},
+        {"connector_id": second.pk, "code": "FR", "name": "France"},
+    ]
+    bulk.upsert(ConnectorCountry, rows, unique_fields=("connector", "code"))
+
+    assert sorted(
+        ConnectorCountry.objects.values_list("connector__uuid", "code", "name")
+    ) == [
+        ("uuid-1", "ES", "Spain"),
+        ("uuid-1", "FR", "République française"),
+        ("uuid-2", "FR", "France"),
+    ]
+    assert ConnectorCountry.objects.get(connector=first, code="FR").pk == france.pk
+
+
+def test_upsert_of_no_rows_runs_no_statement(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        bulk.upsert(Connector, [], unique_fields="uuid")
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        pytest.param("state", None, id="null-text"),
+        pytest.param("state", "someFutureState", id="text"),
+        pytest.param("error_message", "Accès refusé — 中文 «🔒»\n\"quoted\" \\ back", id="unicode"),
+        pytest.param("error_message", "", id="empty-text"),
+        pytest.param("active", False, id="false"),
+        pytest.param("active", True, id="true"),
+        pytest.param("fields", None, id="null-json"),
+        pytest.param("fields", [], id="empty-json-list"),
+        pytest.param(
+            "fields",
+            [{"name": "otp", "values": [{"label": "É", "value": None}], "n": 1.5, "ok": True}],
+            id="json-list",
+        ),
+        pytest.param(
+            "raw",
+            {"a": {"b": [1, None, "x", {"c": False}]}, "emoji": "😀", "n": -3, "f": 0.1},
+            id="nested-json",
+        ),
+        pytest.param("raw", {}, id="empty-json-object"),
+        pytest.param("raw", "a JSON string", id="json-string"),
+        pytest.param(
+            "last_update", dt.datetime(2026, 11, 20, 10, 0, 0, 123456, tzinfo=PARIS), id="paris"
+        ),
+        pytest.param("last_update", dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC), id="utc"),
+        pytest.param(
+            "last_update",
+            dt.datetime(2026, 3, 29, 2, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+            id="offset",
+        ),
+        pytest.param("last_update", None, id="null-datetime"),
+    ],
+)
+@pytest.mark.parametrize("path", ["insert", "update"])
+def test_upsert_stores_values_exactly(powens_user, column, value, path):
+    if path == "update":
+        bulk.upsert(Connection, [connection_row(powens_user)], unique_fields="powens_id")
+
+    bulk.upsert(
+        Connection, [connection_row(powens_user, **{column: value})], unique_fields="powens_id"
+    )
+
+    stored = Connection.objects.values_list(column, flat=True).get()
+    assert stored == value
+    assert type(stored) is type(value)
+
+
+def test_upsert_stores_none_in_a_json_column_as_sql_null(powens_user):
+    bulk.upsert(Connection, [connection_row(powens_user, fields=None)], unique_fields="powens_id")
+
+    assert Connection.objects.filter(fields__isnull=True).count() == 1
+
+
+def test_upsert_stores_aware_datetimes_as_the_same_instant(powens_user):
+    paris_noon = dt.datetime(2026, 11, 20, 12, 0, tzinfo=PARIS)
+
+    bulk.upsert(
+        Connection, [connection_row(powens_user, last_update=paris_noon)], unique_fields="powens_id"
+    )
+
+    assert Connection.objects.filter(
+        last_update=dt.datetime(2026, 11, 20, 11, 0, tzinfo=dt.UTC)
+    ).exists()
+
+
+@pytest.mark.parametrize("count", [1, 3000])
+def test_upsert_is_one_statement_whatever_the_number_of_rows(django_assert_num_queries, count):
+    rows = [connector_row(i) for i in range(count)]
+
+    with django_assert_num_queries(1):
+        bulk.upsert(Connector, rows, unique_fields="uuid")
+
+    assert Connector.objects.count() == count
+
+
+@pytest.mark.parametrize("count", [1, 3000])
+def test_upsert_of_existing_rows_is_one_statement(django_assert_num_queries, count):
+    bulk.upsert(Connector, [connector_row(i) for i in range(count)], unique_fields="uuid")
+    rows = [connector_row(i, name="Renamed") for i in range(count)]
+
+    with django_assert_num_queries(1):
+        bulk.upsert(Connector, rows, unique_fields="uuid")
+
+    assert set(Connector.objects.values_list("name", flat=True)) == {"Renamed"}
+
+
+# -- delete_missing -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_connectors_with_sources():
+    """uuid-1 with sources 11, 12, 13; uuid-2 with sources 21, 22, 23."""
+    by_uuid = connectors(1, 2)
+    rows = [source_row(by_uuid[f"uuid-{c}"].pk, c * 10 + s) for c in (1, 2) for s in (1, 2, 3)]
+    bulk.upsert(ConnectorSource, rows, unique_fields="powens_id")
+    return by_uuid["uuid-1"], by_uuid["uuid-2"]
+
+
+def remaining_sources():
+    return set(ConnectorSource.objects.values_list("powens_id", flat=True))
+
+
+def test_delete_missing_deletes_the_given_parents_rows_not_kept(two_connectors_with_sources):
+    first, _ = two_connectors_with_sources
+
+    deleted = bulk.delete_missing(
+        ConnectorSource,
+        parent_field="connector",
+        parent_ids=[first.pk],
+        keep_field="powens_id",
+        keep_values=[12, 21],
+    )
+
+    assert deleted == 2
+    assert remaining_sources() == {12, 21, 22, 23}
+
+
+def test_delete_missing_with_nothing_kept_empties_the_given_parents(
+    two_connectors_with_sources,
+):
+    first, second = two_connectors_with_sources
+
+    deleted = bulk.delete_missing(
+        ConnectorSource,
+        parent_field="connector",
+        parent_ids=[first.pk, second.pk],
+        keep_field="powens_id",
+        keep_values=[],
+    )
+
+    assert deleted == 6
+    assert remaining_sources() == set()
+
+
+def test_delete_missing_keeping_everything_deletes_nothing(two_connectors_with_sources):
+    first, second = two_connectors_with_sources
+
+    deleted = bulk.delete_missing(
+        ConnectorSource,
+        parent_field="connector",
+        parent_ids=[first.pk, second.pk],
+        keep_field="powens_id",
+        keep_values=[11, 12, 13, 21, 22, 23],
+    )
+
+    assert deleted == 0
+    assert len(remaining_sources()) == 6
+
+
+def test_delete_missing_without_parents_runs_no_statement(
+    two_connectors_with_sources, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        deleted = bulk.delete_missing(
+            ConnectorSource,
+            parent_field="connector",
+            parent_ids=[],
+            keep_field="powens_id",
+            keep_values=[],
+        )
+
+    assert deleted == 0
+    assert len(remaining_sources()) == 6
+
+
+@pytest.mark.parametrize("count", [1, 3000])
+def test_delete_missing_is_one_statement_whatever_the_number_of_rows(
+    django_assert_num_queries, count
+):
+    parents = list(connectors(*range(count)).values())
+    rows = [source_row(c.pk, 2 * n + s) for n, c in enumerate(parents) for s in (0, 1)]
+    bulk.upsert(ConnectorSource, rows, unique_fields="powens_id")
+
+    with django_assert_num_queries(1):
+        deleted = bulk.delete_missing(
+            ConnectorSource,
+            parent_field="connector",
+            parent_ids=[c.pk for c in parents],
+            keep_field="powens_id",
+            keep_values=[2 * n for n in range(count)],
+        )
+
+    assert deleted == count
+    assert remaining_sources() == {2 * n for n in range(count)}
+
+
+# -- delete_in ---------------------------------------------------------------------------
+
+
+def test_delete_in_deletes_rows_by_primary_key():
+    by_uuid = connectors(1, 2, 3)
+
+    deleted = bulk.delete_in(
+        Connector, field="pk", values=[by_uuid["uuid-1"].pk, by_uuid["uuid-3"].pk]
+    )
+
+    assert deleted == 2
+    assert list(Connector.objects.values_list("uuid", flat=True)) == ["uuid-2"]
+
+
+def test_delete_in_deletes_rows_by_a_text_column():
+    connectors(1, 2, 3)
+
+    deleted = bulk.delete_in(Connector, field="uuid", values=["uuid-2", "uuid-404"])
+
+    assert deleted == 1
+    assert sorted(Connector.objects.values_list("uuid", flat=True)) == ["uuid-1", "uuid-3"]
+
+
+def test_delete_in_deletes_rows_by_a_foreign_key(two_connectors_with_sources):
+    _, second = two_connectors_with_sources
+
+    deleted = bulk.delete_in(ConnectorSource, field="connector", values=[second.pk])
+
+    assert deleted == 3
+    assert remaining_sources() == {11, 12, 13}
+
+
+def test_delete_in_of_no_values_runs_no_statement(django_assert_num_queries):
+    connectors(1)
+
+    with django_assert_num_queries(0):
+        assert bulk.delete_in(Connector, field="pk", values=[]) == 0
+
+    assert Connector.objects.count() == 1
+
+
+@pytest.mark.parametrize("count", [1, 3000])
+def test_delete_in_is_one_statement_whatever_the_number_of_rows(
+    django_assert_num_queries, count
+):
+    pks = [c.pk for c in connectors(*range(count + 1)).values()]
+
+    with django_assert_num_queries(1):
+        deleted = bulk.delete_in(Connector, field="pk", values=pks[:count])
+
+    assert deleted == count
+    assert list(Connector.objects.values_list("pk", flat=True)) == pks[count:]
