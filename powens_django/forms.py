@@ -139,7 +139,7 @@ def build_field(definition: Mapping[str, Any]) -> forms.Field:
     pattern = definition.get("regex")
     if pattern and kind not in ("list", "date"):
         field.validators.append(PowensRegexValidator(str(pattern), name))
-    field.powens_type = kind  # type: ignore[attr-defined]
+    field.powens_type = kind  # type: ignore[union-attr]
     return field
 
 

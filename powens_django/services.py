@@ -127,6 +127,9 @@ def outcome_for(connection: Connection) -> LinkOutcome:
 def _outcome_for_error(error: PowensError, connection: Connection | None = None) -> LinkOutcome:
     if isinstance(error, WrongPassError):
         kind = WRONG_CREDENTIALS
+    elif error.code in _KIND_BY_STATE and error.code is not None:
+        # Codes that name a state (SCARequired, decoupled...) route like that state.
+        kind = _KIND_BY_STATE[error.code]
     elif isinstance(error, ActionNeededError):
         kind = ACTION_NEEDED
     else:
@@ -144,8 +147,12 @@ def _outcome_for_error(error: PowensError, connection: Connection | None = None)
 # -- users ----------------------------------------------------------------------------
 
 
-#: How long a claim to create a user's Powens account blocks other requests.
-INIT_CLAIM_SECONDS = 60
+def _init_claim_seconds() -> float:
+    """How long a claim to create a user's Powens account holds: longer than the
+    slowest ``/auth/init`` can take (POSTs are not retried), so a slow call is never
+    duplicated by a request that thinks the claim was abandoned."""
+    connect, read = powens_settings.TIMEOUT
+    return float(connect) + float(read) + 30.0
 
 
 def ensure_powens_user(user: AnyUser, *, wait: float = 15.0) -> PowensUser:
@@ -160,7 +167,7 @@ def ensure_powens_user(user: AnyUser, *, wait: float = 15.0) -> PowensUser:
     if powens_user.is_linked:
         return powens_user
     now = timezone.now()
-    stale = now - dt.timedelta(seconds=INIT_CLAIM_SECONDS)
+    stale = now - dt.timedelta(seconds=_init_claim_seconds())
     claimed = (
         PowensUser.objects.filter(pk=powens_user.pk, powens_id__isnull=True)
         .filter(Q(init_claimed_at__isnull=True) | Q(init_claimed_at__lt=stale))
@@ -226,6 +233,7 @@ def delete_powens_user(user: AnyUser) -> bool:
     with transaction.atomic():
         ConnectionSource.objects.filter(connection__powens_user=powens_user).delete()
         powens_user.connections.all().delete()
+        LinkState.objects.filter(user=user).delete()
         powens_user.delete()
         transaction.on_commit(lambda: sync.send_deleted(powens_user, ids))
     return True
@@ -237,7 +245,7 @@ CATALOGUE_EXPAND = ("fields", "sources", "countries")
 
 
 def refresh_catalogue(
-    *, country_codes: Iterable[str] | None = None, progress: Any = None
+    *, country_codes: str | Iterable[str] | None = None, progress: Any = None
 ) -> sync.SyncResult:
     """Mirror the connector catalogue (``GET /connectors?expand=fields,sources,countries``).
 
@@ -245,6 +253,8 @@ def refresh_catalogue(
     without, connectors Powens no longer lists are removed. ``progress`` is an
     optional callable receiving ``(done, total)`` while payloads are compared.
     """
+    if isinstance(country_codes, str):
+        country_codes = country_codes.split(",")
     codes = [c.strip().upper() for c in country_codes or [] if c.strip()]
     payloads = get_client().list_connectors(country_codes=codes or None, expand=CATALOGUE_EXPAND)
     return sync.sync_connectors(payloads, prune=not codes, progress=progress)
@@ -410,7 +420,6 @@ def start_webauth(
         raise ServiceError("This connection belongs to another user")
     powens_user = ensure_powens_user(user)
     state = secrets.token_urlsafe(32)
-    _prune_states(user, timezone.now())
     record = LinkState.objects.create(
         state_hash=_digest(state),
         user=user,
@@ -436,14 +445,20 @@ def start_webauth(
     except BaseException:
         record.delete()
         raise
+    # Only a start Powens accepted may push out the user's older pending flows.
+    _prune_states(user, timezone.now(), keep_pk=record.pk)
     return WebauthStart(url=url, state=state)
 
 
-def _prune_states(user: AnyUser, now: dt.datetime) -> None:
+def _prune_states(user: AnyUser, now: dt.datetime, *, keep_pk: int) -> None:
     expired = now - dt.timedelta(seconds=int(powens_settings.STATE_MAX_AGE))
-    LinkState.objects.filter(created_at__lt=expired).delete()
+    LinkState.objects.filter(created_at__lt=expired).exclude(pk=keep_pk).delete()
     keep = max(1, int(powens_settings.MAX_PENDING_STATES)) - 1
-    pending = LinkState.objects.filter(user=user, used_at__isnull=True).order_by("-created_at")
+    pending = (
+        LinkState.objects.filter(user=user, used_at__isnull=True)
+        .exclude(pk=keep_pk)
+        .order_by("-created_at", "-pk")
+    )
     stale = list(pending.values_list("pk", flat=True)[keep:])
     if stale:
         LinkState.objects.filter(pk__in=stale).delete()
@@ -525,7 +540,13 @@ def finish_callback(
         )
     outcome: LinkOutcome | None = None
     for powens_id in ids:
-        connection = fetch_connection(user, powens_id)
+        try:
+            connection = fetch_connection(user, powens_id)
+        except PowensError:
+            # Powens failed, not the person: give the state back so that reloading
+            # the page (within its lifetime) can finish the link.
+            LinkState.objects.filter(pk=record.pk).update(used_at=None)
+            raise
         if connection is None:
             raise InvalidCallback("The callback names a connection this user does not have.")
         outcome = outcome_for(connection)

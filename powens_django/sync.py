@@ -192,8 +192,6 @@ def sync_connectors(
     payloads = list(payloads)
     total = len(payloads)
     step = max(1, total // 100)
-    # A uuid the column cannot hold would be cut, and two cut uuids could collide.
-    uuid_length = Connector._meta.get_field("uuid").max_length
     with transaction.atomic():
         existing = {
             uuid: (pk, digest)
@@ -206,7 +204,13 @@ def sync_connectors(
             if progress is not None and (done % step == 0 or done == total):
                 progress(done, total)
             uuid = payload.get("uuid") if isinstance(payload, Mapping) else None
-            if not isinstance(uuid, str) or not uuid or len(uuid) > uuid_length or uuid in seen:
+            if (
+                not isinstance(uuid, str)
+                or not uuid
+                # A uuid the column would cut cannot identify a connector (cut ones collide).
+                or _str(Connector, "uuid", uuid) != uuid
+                or uuid in seen
+            ):
                 result.skipped += 1
                 logger.warning("Skipping a connector payload without a usable uuid")
                 continue

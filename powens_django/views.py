@@ -412,6 +412,10 @@ def connection_wait(request: HttpRequest, powens_id: int) -> HttpResponse:
         return _powens_failure(request, error)
     if outcome.kind not in (services.DECOUPLED, services.VALIDATING):
         return _route(request, outcome)
+    if request.method == "POST":
+        # Post/redirect/get: the page reloads itself while waiting, and reloading a
+        # POST response would resume a second time.
+        return redirect("powens:connection_wait", powens_id=powens_id)
     return render(
         request,
         T + "connection_wait.html",

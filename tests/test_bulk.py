@@ -138,11 +138,8 @@ def test_upsert_leaves_columns_it_is_not_given_as_they_were(powens_user):
         unique_fields="powens_id",
     )
 
-    bulk.upsert(
-        Connection,
-        [{"powens_id": 1, "powens_user_id": powens_user.pk, "raw": {}, "raw_hash": "", "active": False}],
-        unique_fields="powens_id",
-    )
+    only_some = {"powens_id": 1, "powens_user_id": powens_user.pk, "raw": {}, "raw_hash": ""}
+    bulk.upsert(Connection, [{**only_some, "active": False}], unique_fields="powens_id")
 
     connection = Connection.objects.get()
     assert (connection.error_message, connection.state, connection.active) == (
@@ -167,9 +164,7 @@ def test_upsert_matches_rows_on_a_composite_unique_constraint():
     ]
     bulk.upsert(ConnectorCountry, rows, unique_fields=("connector", "code"))
 
-    assert sorted(
-        ConnectorCountry.objects.values_list("connector__uuid", "code", "name")
-    ) == [
+    assert sorted(ConnectorCountry.objects.values_list("connector__uuid", "code", "name")) == [
         ("uuid-1", "ES", "Spain"),
         ("uuid-1", "FR", "République française"),
         ("uuid-2", "FR", "France"),
@@ -187,7 +182,7 @@ def test_upsert_of_no_rows_runs_no_statement(django_assert_num_queries):
     [
         pytest.param("state", None, id="null-text"),
         pytest.param("state", "someFutureState", id="text"),
-        pytest.param("error_message", "Accès refusé — 中文 «🔒»\n\"quoted\" \\ back", id="unicode"),
+        pytest.param("error_message", 'Accès refusé — 中文 «🔒»\n"quoted" \\ back', id="unicode"),
         pytest.param("error_message", "", id="empty-text"),
         pytest.param("active", False, id="false"),
         pytest.param("active", True, id="true"),
@@ -412,9 +407,7 @@ def test_delete_in_of_no_values_runs_no_statement(django_assert_num_queries):
 
 
 @pytest.mark.parametrize("count", [1, 3000])
-def test_delete_in_is_one_statement_whatever_the_number_of_rows(
-    django_assert_num_queries, count
-):
+def test_delete_in_is_one_statement_whatever_the_number_of_rows(django_assert_num_queries, count):
     pks = [c.pk for c in connectors(*range(count + 1)).values()]
 
     with django_assert_num_queries(1):

@@ -211,18 +211,31 @@ def test_rotate_keys_leaves_users_without_a_token_without_one(make_powens_user):
     assert stored_token(powens_user) is None
 
 
+def all_stored_tokens():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, token FROM powens_django_powensuser")
+        return dict(cursor.fetchall())
+
+
 # transaction=True: the command's own transaction, as in production, is what rolls back.
 @pytest.mark.django_db(transaction=True)
-def test_rotate_keys_changes_nothing_when_a_token_cannot_be_decrypted(make_powens_user):
-    readable = make_powens_user()
+def test_rotate_keys_changes_nothing_when_a_token_cannot_be_decrypted(django_user_model):
+    # More readable tokens than the command saves at once, so a batch is re-encrypted
+    # before it meets the unreadable token (created last).
+    users = django_user_model.objects.bulk_create(
+        django_user_model(username=f"user{n}") for n in range(601)
+    )
+    PowensUser.objects.bulk_create(
+        PowensUser(user=user, powens_id=n, token=TOKEN) for n, user in enumerate(users[:600])
+    )
     with encryption_keys(OTHER_KEY):
-        make_powens_user()
-    before = stored_token(readable)
+        PowensUser.objects.create(user=users[600], powens_id=600, token=TOKEN)
+    before = all_stored_tokens()
 
     with encryption_keys(NEW_KEY, CURRENT_KEY), pytest.raises(DecryptionError):
         call_command("powens_rotate_keys", stdout=io.StringIO())
 
-    assert stored_token(readable) == before
+    assert all_stored_tokens() == before
 
 
 def test_saving_a_token_without_keys_is_improperly_configured(make_powens_user):

@@ -25,8 +25,8 @@ from powens_django import services, sync
 from powens_django.client import (
     ConflictError,
     NotFoundError,
-    PowensError,
     PowensConnectionError,
+    PowensError,
     PowensTimeoutError,
     ServerError,
 )
@@ -108,7 +108,7 @@ def test_the_stored_token_is_ciphertext_that_decrypts_with_the_configured_key(
 
     with db_connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT token FROM {PowensUser._meta.db_table} WHERE user_id = %s",  # noqa: S608
+            f"SELECT token FROM {PowensUser._meta.db_table} WHERE user_id = %s",
             [carol.pk],
         )
         (raw,) = cursor.fetchone()
@@ -152,9 +152,7 @@ def test_a_powens_failure_at_first_use_raises_and_stores_no_powens_account(
     assert not PowensUser.objects.filter(user=carol, token__isnull=False).exists()
 
 
-def test_after_a_failed_first_use_the_next_call_creates_the_powens_user(
-    powens_api, user_factory
-):
+def test_after_a_failed_first_use_the_next_call_creates_the_powens_user(powens_api, user_factory):
     carol = user_factory("carol")
     powens_api.add("POST", "auth/init", status=500, json=BUG)
     powens_api.add("POST", "auth/init", json=init_answer(id_user=778))
@@ -170,8 +168,8 @@ def test_after_a_failed_first_use_the_next_call_creates_the_powens_user(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     db_connection.vendor != "postgresql",
-    reason="needs concurrent connections with row locks: SQLite's shared-cache in-memory "
-    "test database answers 'database table is locked' instead of waiting",
+    reason="needs two database connections writing at once: SQLite's shared-cache "
+    "in-memory test database answers 'database table is locked' instead of waiting",
 )
 def test_two_concurrent_first_calls_create_one_powens_user(powens_api, user_factory):
     carol = user_factory("carol")
@@ -377,9 +375,7 @@ def test_fetching_a_connection_removes_sources_powens_no_longer_lists(powens_api
     assert source_states(7) == {70: True}
 
 
-def test_a_connection_powens_does_not_know_is_none_and_its_local_copy_is_removed(
-    powens_api, alice
-):
+def test_a_connection_powens_does_not_know_is_none_and_its_local_copy_is_removed(powens_api, alice):
     mirror(alice, connection_payload(7, sources=2))
     powens_api.add("GET", "users/me/connections/7", status=404, json={"code": "notFound"})
 
@@ -554,7 +550,9 @@ def test_disabling_a_source_posts_it_then_refreshes_the_connection(powens_api, a
     payload = connection_payload(7, sources=2)
     payload["sources"][1]["disabled"] = "2026-11-22 12:00:00"
     powens_api.add("POST", "users/me/connections/7/sources/71", json=payload["sources"][1])
-    powens_api.add("GET", "users/me/connections/7", json={**payload, "sources": [payload["sources"][0]]})
+    powens_api.add(
+        "GET", "users/me/connections/7", json={**payload, "sources": [payload["sources"][0]]}
+    )
     powens_api.add("GET", "users/me/connections/7/sources", json={"sources": payload["sources"]})
 
     refreshed = services.set_source_enabled(ConnectionSource.objects.get(powens_id=71), False)
@@ -685,8 +683,10 @@ def test_a_failed_deletion_at_powens_keeps_the_local_connection_and_raises(
     assert source_states(7) == {70: True, 71: True}
 
 
-def test_not_found_on_delete_is_not_mistaken_for_another_error(powens_api, alice):
-    # 404 is the one failure that means "done": anything NotFoundError is not, raises.
+def test_a_deletion_refused_for_another_reason_than_not_found_keeps_the_connection(
+    powens_api, alice
+):
+    # Only 404 means "already gone"; a refused token (401) must not delete anything.
     mirror(alice, connection_payload(7))
     powens_api.add("DELETE", "users/me/connections/7", status=401, json={"code": "forbidden"})
 
@@ -710,9 +710,7 @@ def queries_to_list_connections(user) -> int:
     return len(queries)
 
 
-def test_listing_a_users_connections_takes_as_many_queries_for_1_as_for_100(
-    alice, user_factory
-):
+def test_listing_a_users_connections_takes_as_many_queries_for_1_as_for_100(alice, user_factory):
     sync.sync_connectors([connector_payload(i) for i in range(1, 4)])
     dave = user_factory("dave", powens_id=503, token="dave-token")
     mirror(alice, connection_payload(7, connector_uuid=uuid(1), sources=2))

@@ -58,9 +58,7 @@ def source_ids(connector_number):
 
 def country_codes(connector_number):
     uuid = connector_payload(connector_number)["uuid"]
-    return set(
-        ConnectorCountry.objects.filter(connector__uuid=uuid).values_list("code", flat=True)
-    )
+    return set(ConnectorCountry.objects.filter(connector__uuid=uuid).values_list("code", flat=True))
 
 
 def uuid(number):
@@ -184,6 +182,25 @@ def test_sources_powens_no_longer_lists_are_removed():
     assert source_ids(1) == {10, 12}
     assert ConnectorSource.objects.get(powens_id=12).priority == 9
     assert source_ids(2) == {20, 21, 22}
+
+
+def test_a_source_listed_twice_is_stored_once():
+    payload = connector_payload(1)
+    payload["sources"].append({**payload["sources"][0], "priority": 7})
+
+    sync_connectors([payload])
+
+    assert source_ids(1) == {10, 11, 12}
+
+
+def test_a_source_moved_to_another_connector_follows_it():
+    sync_connectors(catalogue([1, 2]))
+    first, second = connector_payload(1), connector_payload(2)
+    second["sources"].append(first["sources"].pop())
+
+    sync_connectors([first, second])
+
+    assert (source_ids(1), source_ids(2)) == ({10, 11}, {12, 20, 21, 22})
 
 
 def test_a_payload_without_sources_leaves_the_connectors_sources_as_they_were():
@@ -522,6 +539,13 @@ def received():
         signal.disconnect(receiver)
 
 
+def sync_then_fail(powens_user, payloads, **options):
+    """A caller whose transaction fails after syncing."""
+    with transaction.atomic():
+        sync_connections(powens_user, payloads, **options)
+        raise RuntimeError("the caller failed after the sync")
+
+
 def test_a_new_connection_sends_created_and_synced_once_after_commit(
     powens_user, received, django_capture_on_commit_callbacks
 ):
@@ -617,10 +641,8 @@ def test_a_rolled_back_sync_sends_nothing_and_writes_nothing(
 ):
     sync_connections(powens_user, [connection_payload(8)])
 
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            sync_connections(powens_user, [connection_payload(7)], complete=True)
-            raise RuntimeError("the caller failed after the sync")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        sync_then_fail(powens_user, [connection_payload(7)], complete=True)
 
     assert received == []
     assert list(Connection.objects.values_list("powens_id", flat=True)) == [8]
@@ -642,9 +664,8 @@ def test_signals_wait_for_the_callers_transaction_to_commit(powens_user, receive
 
 @pytest.mark.django_db(transaction=True)
 def test_signals_of_a_rolled_back_transaction_are_never_sent(powens_user, received):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        sync_connections(powens_user, [connection_payload(7)])
-        raise RuntimeError("the caller failed after the sync")
+    with pytest.raises(RuntimeError):
+        sync_then_fail(powens_user, [connection_payload(7)])
 
     assert received == []
     assert not Connection.objects.exists()

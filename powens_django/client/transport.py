@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
+import requests.auth
 
 from .. import __version__
 from .errors import (
@@ -43,6 +44,22 @@ SENSITIVE_PARAMS = frozenset(
     {"token", "code", "state", "client_secret", "access_token", "auth_token", "password"}
 )
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Request-ID", "Request-Id", "X-Powens-Request-Id")
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """Adds ``Authorization: Bearer <token>``; its repr never shows the token."""
+
+    __slots__ = ("_token",)
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "<BearerAuth ********>"
 
 
 class Flag:
@@ -179,7 +196,11 @@ class Transport:
         method = method.upper()
         url = self.url(path, params)
         shown = redact_url(url)
-        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        # The token lives only inside BearerAuth (masked repr) and is dropped from this
+        # frame: error reports that print local variables (Django's debug page, HTML
+        # error mails, Sentry) must not show it.
+        auth = BearerAuth(bearer) if bearer else None
+        del bearer
         retryable = method in IDEMPOTENT_METHODS
         attempt = 0
         while True:
@@ -191,7 +212,7 @@ class Transport:
                     method,
                     url,
                     json=json_body,
-                    headers=headers,
+                    auth=auth,
                     timeout=self.timeout,
                     allow_redirects=False,
                 )

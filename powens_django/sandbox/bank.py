@@ -227,7 +227,7 @@ def _set_state(
 
 def _log(connection: Connection, psu_requested: bool | None = None) -> None:
     moment = now()
-    sources = list(connection.sources.filter(disabled__isnull=True))
+    sources: list[ConnectionSource | None] = list(connection.sources.filter(disabled__isnull=True))
     counts: dict[int | None, int] = {}
     for source_id in connection.accounts.values_list("source_id", flat=True):
         counts[source_id] = counts.get(source_id, 0) + 1

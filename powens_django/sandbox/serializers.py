@@ -294,12 +294,12 @@ def connections(rows: list[Connection], expand: str | None) -> list[dict[str, An
         for source in ConnectionSource.objects.filter(connection_id__in=ids):
             sources[source.connection_id].append(source)
     if ids and ("accounts" in expands or "all_accounts" in expands):
-        for item in BankAccount.objects.filter(connection_id__in=ids):
-            accounts[item.connection_id].append(item)
+        for bank_account in BankAccount.objects.filter(connection_id__in=ids):
+            accounts[bank_account.connection_id].append(bank_account)
     if ids and "sources" in parse_expand(expands.get("connector")):
         connector_ids = {row.connector_id for row in rows}
-        for item in ConnectorSource.objects.filter(connector_id__in=connector_ids):
-            connector_sources[item.connector_id].append(item)
+        for offered in ConnectorSource.objects.filter(connector_id__in=connector_ids):
+            connector_sources[offered.connector_id].append(offered)
     return [
         connection(
             row,

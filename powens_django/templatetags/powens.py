@@ -15,7 +15,8 @@ DEFAULT_COLOR = "#55555f"
 @register.filter
 def bank_initials(name: str) -> str:
     """Up to two initials: "Crédit Agricole" -> "CA", "ING" -> "IN"."""
-    words = [w for w in re.split(r"[\s\-_'’.]+", name or "") if w and w[0].isalnum()]
+    # Separators include the typographic apostrophe (U+2019), as in "Caisse d\u2019Épargne".
+    words = [w for w in re.split("[\\s\\-_'\u2019.]+", name or "") if w and w[0].isalnum()]
     if not words:
         return "?"
     if len(words) == 1:

@@ -217,3 +217,25 @@ def test_a_call_that_got_no_answer_is_logged_with_what_went_wrong(powens, user_c
 
     [line] = client_lines(caplog)
     assert line.startswith("Powens POST /2.0/users/me/connections/7 -> PowensTimeoutError ")
+
+
+@pytest.mark.parametrize("status", [400, 503])
+def test_error_report_with_local_variables_never_shows_the_token(powens, client, status):
+    # Django's debug page, HTML error mails and Sentry print every frame's locals.
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    body = {"code": "wrongpass", "description": "refused", "message": None}
+    powens.get(url("users/me"), status=status, json=body)
+    if status == 503:  # retried: register the remaining attempts too
+        for _ in range(client.transport.max_retries):
+            powens.get(url("users/me"), status=status, json=body)
+    try:
+        client.with_token(USER_TOKEN).get_user()
+    except PowensError:
+        report = ExceptionReporter(None, *sys.exc_info()).get_traceback_html()
+    else:
+        pytest.fail("the call should have failed")
+    assert "get_user" in report  # the report does show the client's frames
+    assert USER_TOKEN not in report

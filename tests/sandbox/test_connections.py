@@ -68,6 +68,18 @@ def test_the_connection_is_listed_and_read_with_expansions(api, user, connect, s
     schema("connections.yml", "Connection", one)
 
 
+def test_accounts_subscriptions_and_their_all_variants_are_expandable(api, user, connect):
+    created = connect()
+
+    data = get(
+        api, user, created["id"], expand="accounts,all_accounts,subscriptions,all_subscriptions"
+    )
+
+    assert data["accounts"] == data["all_accounts"]
+    assert data["accounts"]
+    assert data["subscriptions"] == data["all_subscriptions"] == []
+
+
 def test_the_user_path_takes_the_users_own_id(api, user, connect):
     created = connect()
 

@@ -151,6 +151,16 @@ def test_bearer_mode_sends_the_users_own_token(api, user, connect, receiver, san
     assert "BI-Signature" not in hook.headers
 
 
+def test_without_a_secret_webhooks_go_unsigned(api, connect, receiver, sandbox_settings):
+    sandbox_settings(WEBHOOK_SECRET=None)
+    connect()
+
+    (hook,) = receiver.wait_for(1)
+
+    assert "BI-Signature" not in hook.headers
+    assert "Authorization" not in hook.headers
+
+
 def test_every_delivery_is_recorded(api, connect, receiver):
     created = connect()
     receiver.wait_for(1)

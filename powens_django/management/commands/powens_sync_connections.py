@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from ... import services
 from ...client import PowensError
+from ...fields import DecryptionError
 from ...models import PowensUser
 from ..progress import Progress
 
@@ -32,7 +33,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        users = PowensUser.objects.filter(powens_id__isnull=False).select_related("user")
+        # Tokens are read per user, so that one that cannot be decrypted (a key removed
+        # before rotation) is reported as that user's failure, not the whole run's.
+        users = (
+            PowensUser.objects.filter(powens_id__isnull=False).defer("token").select_related("user")
+        )
         if options["user"] is not None:
             users = users.filter(user_id=options["user"])
         if options["stale_hours"] is not None:
@@ -48,7 +53,7 @@ class Command(BaseCommand):
         for done, powens_user in enumerate(todo, 1):
             try:
                 result = services.fetch_connections(powens_user.user)
-            except PowensError as error:
+            except (PowensError, DecryptionError) as error:
                 failures += 1
                 self.stderr.write(f"User pk={powens_user.user_id}: {error}")
             else:

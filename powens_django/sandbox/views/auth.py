@@ -58,6 +58,7 @@ def _renew(request: HttpRequest) -> HttpResponse:
     if data.get("grant_type", "client_credentials") != "client_credentials":
         raise ApiError(400, "invalidValue", "grant_type must be client_credentials")
     id_user = data.get("id_user")
+    user: User | None
     if id_user in (None, ""):
         user = User.objects.create(client_id=client, signin=now())
     else:

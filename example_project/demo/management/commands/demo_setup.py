@@ -8,7 +8,10 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Migrate and create the demo users (demo/demo, admin/admin). Idempotent."
+    help = (
+        "Migrate, create the demo users (demo/demo, admin/admin) and load the sandbox's "
+        "connector catalogue. Idempotent."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -19,4 +22,6 @@ class Command(BaseCommand):
                 user.set_password(password)
             user.is_staff = user.is_superuser = staff
             user.save()
+        # The sandbox's shipped connectors, matched on uuid: running again updates them.
+        call_command("sandbox_load_catalogue", verbosity=0, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo ready: users demo/demo and admin/admin."))
