@@ -615,10 +615,20 @@ def submit_connection_fields(
             connection.powens_id, fields, source=source or None, expand=CONNECTION_EXPAND
         )
     except (WrongPassError, ActionNeededError, WebsiteUnavailableError) as error:
-        return _outcome_for_error(error, connection)
+        # The refusal changed the connection's state at Powens: mirror it, so pages
+        # stop saying "up to date" (best effort; the outcome stands either way).
+        return _outcome_for_error(error, _refetch_quietly(powens_user, connection))
     except PowensError as error:
         raise _without_client_frames(error) from None
     return outcome_for(_mirror(powens_user, payload, sources_complete=False))
+
+
+def _refetch_quietly(powens_user: PowensUser, connection: Connection) -> Connection:
+    try:
+        return _fetch(powens_user, connection.powens_id)
+    except PowensError as error:
+        logger.info("Could not refresh connection %s: %s", connection.powens_id, error)
+        return connection
 
 
 #: Powens' name for the step that asks the fields a connection carries.

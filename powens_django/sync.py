@@ -82,14 +82,18 @@ def _nullable_str(model: type[models.Model], name: str, value: Any) -> str | Non
     return None if value is None else _str(model, name, value)
 
 
-def _int(value: Any) -> int | None:
+# Column ranges on PostgreSQL, where a number out of range fails the whole batch.
+_SMALLINT_MAX, _INTEGER_MAX, _BIGINT_MAX = 2**15 - 1, 2**31 - 1, 2**63 - 1
+
+
+def _int(value: Any, maximum: int = _BIGINT_MAX) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     try:
         number = int(value)
     except (TypeError, ValueError):
         return None
-    return number if number >= 0 else None
+    return number if 0 <= number <= maximum else None
 
 
 def _bool(value: Any, default: bool = False) -> bool:
@@ -112,7 +116,7 @@ def _connector_row(payload: Mapping[str, Any], digest: str, now: Any) -> dict[st
     name = _str(c, "name", payload.get("name"))
     return {
         "uuid": _str(c, "uuid", payload["uuid"]),
-        "powens_id": _int(payload.get("id")),
+        "powens_id": _int(payload.get("id"), _INTEGER_MAX),
         "name": name,
         "search_name": _str(c, "search_name", search_key(name)),
         "slug": _str(c, "slug", payload.get("slug")),
@@ -126,7 +130,7 @@ def _connector_row(payload: Mapping[str, Any], digest: str, now: Any) -> dict[st
         "available_auth_mechanisms": _list(payload.get("available_auth_mechanisms")),
         "transfer_mechanism": _str(c, "transfer_mechanism", payload.get("transfer_mechanism")),
         "siret": _str(c, "siret", payload.get("siret")),
-        "months_to_fetch": _int(payload.get("months_to_fetch")),
+        "months_to_fetch": _int(payload.get("months_to_fetch"), _SMALLINT_MAX),
         "capabilities": _list(payload.get("capabilities")),
         "products": _list(payload.get("products")),
         "account_usages": _list(payload.get("account_usages")),
@@ -144,7 +148,7 @@ def _connector_source_row(
 ) -> dict[str, Any]:
     s = ConnectorSource
     return {
-        "powens_id": _int(payload["id"]),
+        "powens_id": _int(payload["id"], _INTEGER_MAX),
         "connector_id": connector_pk,
         "name": _str(s, "name", payload.get("name")),
         "auth_mechanism": _str(s, "auth_mechanism", payload.get("auth_mechanism")),
@@ -238,7 +242,7 @@ def sync_connectors(
                     source_rows += [
                         _connector_source_row(pk, s, now)
                         for s in payload["sources"]
-                        if isinstance(s, Mapping) and _int(s.get("id"))
+                        if isinstance(s, Mapping) and _int(s.get("id"), _INTEGER_MAX)
                     ]
                 if isinstance(payload.get("countries"), list):
                     country_parents.append(pk)
@@ -288,7 +292,7 @@ def _connection_row(
         "powens_id": _int(payload["id"]),
         "powens_user_id": powens_user.pk,
         "connector_id": _connector_uuid(payload),
-        "powens_connector_id": _int(payload.get("id_connector")),
+        "powens_connector_id": _int(payload.get("id_connector"), _INTEGER_MAX),
         "state": _nullable_str(c, "state", payload.get("state")),
         "error_message": _nullable_str(c, "error_message", payload.get("error_message")),
         "fields": fields if isinstance(fields, list) else None,
@@ -311,7 +315,7 @@ def _connection_source_row(
     return {
         "powens_id": _int(payload["id"]),
         "connection_id": connection_pk,
-        "connector_source_id": _int(payload.get("id_connector_source")),
+        "connector_source_id": _int(payload.get("id_connector_source"), _INTEGER_MAX),
         "name": _str(s, "name", payload.get("name")),
         "state": _nullable_str(s, "state", payload.get("state")),
         "last_update": parse_datetime(payload.get("last_update")),

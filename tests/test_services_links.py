@@ -1025,3 +1025,22 @@ def test_erasing_a_powens_user_also_drops_their_pending_flows(powens_api, alice,
     services.delete_powens_user(alice)
 
     assert not LinkState.objects.filter(user=alice).exists()
+
+
+def test_new_credentials_refused_by_the_bank_are_mirrored_as_wrongpass(powens_api, alice):
+    mirror(alice, connection_payload(7))  # was fine until the password changed
+    powens_api.add(
+        "POST",
+        "users/me/connections/7",
+        status=400,
+        json={"code": "wrongpass", "message": "Mot de passe incorrect."},
+    )
+    answer_fetch(powens_api, connection_payload(7, state="wrongpass"))
+
+    outcome = services.submit_connection_fields(connection(7), CREDENTIALS)
+
+    assert (outcome.kind, outcome.message) == (
+        services.WRONG_CREDENTIALS,
+        "Mot de passe incorrect.",
+    )
+    assert connection(7).state == "wrongpass"

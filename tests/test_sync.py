@@ -298,6 +298,26 @@ def test_strings_longer_than_their_column_are_truncated():
     assert ConnectorSource.objects.get(powens_id=10).name == "s" * 64
 
 
+def test_numbers_beyond_their_column_are_stored_as_null():
+    payload = connector_payload(1, id=2**31, months_to_fetch=40_000)
+
+    result = sync_connectors([payload])
+
+    assert result.created == 1
+    connector = Connector.objects.get()
+    assert (connector.powens_id, connector.months_to_fetch) == (None, None)
+    assert connector.raw["months_to_fetch"] == 40_000
+
+
+def test_a_source_whose_id_is_beyond_its_column_is_left_out():
+    payload = connector_payload(1)
+    payload["sources"][1]["id"] = 2**31
+
+    sync_connectors([payload])
+
+    assert source_ids(1) == {10, 12}
+
+
 # transaction=True: the refresh's own transaction, as in production, is what rolls back.
 @pytest.mark.django_db(transaction=True)
 def test_a_failure_mid_way_leaves_the_previous_catalogue_intact(monkeypatch):
@@ -382,6 +402,14 @@ def test_a_connection_keeps_its_connector_uuid_when_the_connector_is_removed(pow
     connection = Connection.objects.get()
     assert connection.connector_uuid == uuid(1)
     assert connection.connector_or_none is None
+
+
+def test_connection_ids_beyond_32_bits_are_kept(powens_user):
+    sync_connections(powens_user, [connection_payload(2**40, id_connector=2**31)])
+
+    connection = Connection.objects.get()
+    assert (connection.powens_id, connection.powens_connector_id) == (2**40, None)
+    assert list(ConnectionSource.objects.values_list("powens_id", flat=True)) == [2**40 * 10]
 
 
 def test_an_unknown_state_is_stored_and_described_as_unknown(powens_user):

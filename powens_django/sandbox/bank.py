@@ -29,7 +29,7 @@ from .models import (
     Transaction,
     User,
 )
-from .wire import ApiError, boolean, now, parse_datetime
+from .wire import POWENS_TZ, ApiError, boolean, now, parse_datetime
 
 OTP_CODE = "123456"
 
@@ -265,6 +265,15 @@ _WORDINGS = (
 )
 
 
+def french_iban(rng: random.Random) -> str:
+    """A French IBAN with valid check digits (ISO 13616 mod 97), so that sites that
+    validate IBANs accept the sandbox's."""
+    bban = f"{rng.randrange(10**22, 10**23)}"
+    # Letters count as 10..35 (F=15, R=27) and the country code moves to the end.
+    check = 98 - int(bban + "152700") % 97
+    return f"FR{check:02d}{bban}"
+
+
 def _make_accounts(connection: Connection, rng: random.Random) -> list[BankAccount]:
     connector = connection.connector
     source = connection.sources.filter(disabled__isnull=True).order_by("id").first()
@@ -283,7 +292,7 @@ def _make_accounts(connection: Connection, rng: random.Random) -> list[BankAccou
                 type=kind,
                 usage=usages[index % len(usages)],
                 number=number,
-                iban=f"FR76{rng.randrange(10**22, 10**23)}" if currency == "EUR" else None,
+                iban=french_iban(rng) if currency == "EUR" else None,
                 balance=Decimal(rng.randrange(10000, 500000)) / 100,
                 currency=currency,
                 created=moment,
@@ -299,7 +308,7 @@ def _add_transactions(connection: Connection, rng: random.Random, *, first: bool
     if not accounts:
         accounts = _make_accounts(connection, rng)
     moment = now()
-    today = moment.date()
+    today = moment.astimezone(POWENS_TZ).date()
     rows = []
     for item in accounts:
         count = rng.randint(4, 8) if first else rng.randint(1, 2)

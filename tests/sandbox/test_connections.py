@@ -49,6 +49,9 @@ def test_a_connection_is_created_synced_with_accounts(api, user, test_connector,
     assert 1 <= len(data["accounts"]) <= 3
     for account in data["accounts"]:
         schema("bank-accounts.yml", "BankAccount", account)
+        iban = account["iban"]
+        digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
+        assert int(digits) % 97 == 1  # a valid IBAN
 
 
 def test_the_connection_is_listed_and_read_with_expansions(api, user, connect, schema):
@@ -547,6 +550,10 @@ def test_connection_sources_are_listed_read_and_disabled(api, user, connect, sch
     enabled = api.post(source_path + "?all", token=user.token, json={"disabled": False})
 
     schema("connections.yml", "ConnectionSource", source)
+    assert set(source) >= {
+        "id", "id_connection", "id_connector_source", "name", "last_update", "disabled",
+        "created", "state", "access_expire", "expire", "next_try",
+    }  # fmt: skip
     assert source["id_connection"] == created["id"]
     assert DATE.match(disabled.json()["disabled"])
     assert hidden == []

@@ -47,8 +47,21 @@ def test_every_connector_carries_every_reference_property(api, catalogue):
         "transfer_mechanism", "siret", "restricted", "capabilities", "account_usages",
         "products", "sources", "fields", "payment_fields", "countries", "urls",
     }  # fmt: skip
+    source_keys = {
+        "id", "id_connector", "name", "auth_mechanism", "available_auth_mechanisms",
+        "disabled", "priority", "account_usages",
+    }  # fmt: skip
+    field_keys = {
+        "name", "connector_sources", "auth_mechanisms", "type", "label", "required", "regex",
+        "values",
+    }  # fmt: skip
     for item in connectors:
-        assert reference <= set(item), item["name"]
+        assert set(item) >= reference, item["name"]
+        assert item["sources"], item["name"]
+        for source in item["sources"]:
+            assert set(source) >= source_keys
+        for field in item["fields"]:
+            assert set(field) >= field_keys
 
 
 def test_hidden_connectors_are_left_out_unless_all_is_given(api, catalogue):
