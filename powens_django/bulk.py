@@ -2,10 +2,14 @@
 
 Django's ``bulk_create(update_conflicts=True)`` is one statement per batch, and on
 SQLite a batch is capped at 999 parameters (about 40 rows of a connector): a catalogue
-of 5,000 connectors would take over a hundred statements. Here every row travels in a
-single JSON parameter that the database unpacks itself (``json_each`` on SQLite,
-``jsonb_to_recordset`` on PostgreSQL), so an upsert or a prune is always one
-statement. Other databases fall back to Django's own bulk methods.
+of 5,000 connectors would take over a hundred statements. Here:
+
+- on PostgreSQL every row travels in a single JSON parameter that the server unpacks
+  with ``jsonb_to_recordset``: one statement, one round trip;
+- on SQLite (in-process, so there are no round trips to save) an upsert is one
+  ``executemany`` of a prepared ``INSERT ... ON CONFLICT``, the fastest way SQLite
+  writes rows; deletes pass their keys as one JSON parameter to ``json_each``;
+- other databases fall back to Django's own bulk methods.
 """
 
 from __future__ import annotations
@@ -21,20 +25,74 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 _FAST_VENDORS = frozenset({"sqlite", "postgresql"})
 
 
-def _to_json(field: models.Field, value: Any, connection: BaseDatabaseWrapper) -> Any:
-    if value is None:
-        return None
-    if isinstance(field, models.JSONField):
-        # SQLite keeps JSON as text: hand it the text, or json_extract would unwrap
-        # scalars. PostgreSQL reads a jsonb member as jsonb.
-        return json.dumps(value) if connection.vendor == "sqlite" else value
-    if isinstance(field, models.DateTimeField):
-        if connection.vendor == "sqlite":
-            return connection.ops.adapt_datetimefield_value(value)
-        return value.isoformat()
-    if isinstance(value, dt.date):
+class EncodedJSON(str):
+    """JSON already encoded (``text``) for a JSON column, with the data it encodes.
+
+    Sync encodes each payload once, to hash it; handing that text to the upsert saves
+    encoding it a second time.
+    """
+
+    data: Any
+
+    def __new__(cls, data: Any, text: str) -> EncodedJSON:
+        encoded = super().__new__(cls, text)
+        encoded.data = data
+        return encoded
+
+
+def _plain(value: Any) -> Any:
+    return value.data if isinstance(value, EncodedJSON) else value
+
+
+def _to_json(field: models.Field, value: Any) -> Any:
+    """A value as PostgreSQL's ``jsonb_to_recordset`` reads it back into its column."""
+    if value is None or isinstance(field, models.JSONField):
+        return _plain(value)  # a jsonb member is read as jsonb
+    if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return value
+
+
+def _sqlite_converter(field: models.Field, connection: BaseDatabaseWrapper) -> Any:
+    """One function per column turning a value into what SQLite stores, chosen once:
+    the same results as ``field.get_db_prep_save`` without its per-value dispatch."""
+    if isinstance(field, models.JSONField):
+        # Short lists of strings (["PRIV"], ["credentials"]) repeat across thousands of
+        # rows: encode each distinct one once per upsert.
+        memo: dict[tuple[str, ...], str] = {}
+
+        def to_json(value: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, EncodedJSON):
+                return str.__str__(value)
+            if type(value) is list and len(value) <= 8 and all(type(v) is str for v in value):
+                key = tuple(value)
+                if key not in memo:
+                    memo[key] = json.dumps(value, cls=field.encoder)
+                return memo[key]
+            return json.dumps(value, cls=field.encoder)
+
+        return to_json
+    if isinstance(field, models.DateTimeField):
+        adapt = connection.ops.adapt_datetimefield_value
+        last: list[Any] = [object(), None]  # every row of a sync shares its synced_at
+
+        def to_datetime(value: Any) -> Any:
+            if value is None:
+                return None
+            if value is not last[0]:
+                last[0], last[1] = value, adapt(value)
+            return last[1]
+
+        return to_datetime
+    if isinstance(field, models.DateField):
+        return lambda value: None if value is None else value.isoformat()
+    if isinstance(
+        field, models.BooleanField | models.IntegerField | models.CharField | models.TextField
+    ):
+        return None  # stored as given
+    return lambda value: field.get_db_prep_save(value, connection)
 
 
 def _column_type(field: models.Field, connection: BaseDatabaseWrapper) -> str:
@@ -57,8 +115,8 @@ def upsert(
     """Insert ``rows`` (dicts of field names to values) or update them in place.
 
     Rows are matched on ``unique_fields`` (a unique column, or the columns of a unique
-    constraint); every other given column is overwritten. One statement on SQLite and
-    PostgreSQL. All rows must have the same keys.
+    constraint); every other given column is overwritten. One statement on PostgreSQL,
+    one ``executemany`` on SQLite. All rows must have the same keys.
     """
     if not rows:
         return
@@ -71,7 +129,8 @@ def upsert(
     connection = connections[using]
     if connection.vendor not in _FAST_VENDORS:
         objects = [
-            model(**{a: row[n] for a, n in zip(attnames, names, strict=True)}) for row in rows
+            model(**{a: _plain(row[n]) for a, n in zip(attnames, names, strict=True)})
+            for row in rows
         ]
         model._default_manager.db_manager(using).bulk_create(
             objects,
@@ -81,16 +140,6 @@ def upsert(
         )
         return
     q = connection.ops.quote_name
-    payload = json.dumps(
-        [
-            {
-                column: _to_json(field, row[name], connection)  # type: ignore[arg-type]
-                for name, field, column in zip(names, fields, columns, strict=True)
-            }
-            for row in rows
-        ],
-        separators=(",", ":"),
-    )
     table = q(model._meta.db_table)
     column_list = ", ".join(q(c) for c in columns)
     updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns if c not in unique_columns)
@@ -98,21 +147,32 @@ def upsert(
         f"UPDATE SET {updates}" if updates else "NOTHING"
     )
     if connection.vendor == "sqlite":
-        selects = ", ".join(f"json_extract(value, '$.{c}')" for c in columns)
-        # "WHERE true" keeps SQLite from reading ON CONFLICT as part of a join.
-        sql = (
-            f"INSERT INTO {table} ({column_list}) SELECT {selects} "
-            f"FROM json_each(%s) WHERE true {conflict}"
-        )
-    else:
-        record = ", ".join(
-            f"{q(c)} {_column_type(f, connection)}"  # type: ignore[arg-type]
-            for c, f in zip(columns, fields, strict=True)
-        )
-        sql = (
-            f"INSERT INTO {table} ({column_list}) SELECT {column_list} "
-            f"FROM jsonb_to_recordset(%s::jsonb) AS r({record}) {conflict}"
-        )
+        convert = [_sqlite_converter(f, connection) for f in fields]  # type: ignore[arg-type]
+        pairs = list(zip(names, convert, strict=True))
+        params = [[row[n] if c is None else c(row[n]) for n, c in pairs] for row in rows]
+        placeholders = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders}) {conflict}"
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+        return
+    payload = json.dumps(
+        [
+            {
+                column: _to_json(field, row[name])  # type: ignore[arg-type]
+                for name, field, column in zip(names, fields, columns, strict=True)
+            }
+            for row in rows
+        ],
+        separators=(",", ":"),
+    )
+    record = ", ".join(
+        f"{q(c)} {_column_type(f, connection)}"  # type: ignore[arg-type]
+        for c, f in zip(columns, fields, strict=True)
+    )
+    sql = (
+        f"INSERT INTO {table} ({column_list}) SELECT {column_list} "
+        f"FROM jsonb_to_recordset(%s::jsonb) AS r({record}) {conflict}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [payload])
 

@@ -10,6 +10,7 @@ that cannot be identified is skipped and counted rather than failing the whole b
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -57,10 +58,20 @@ class SyncResult:
 # -- coercion -------------------------------------------------------------------------
 
 
+def encode_payload(payload: Any) -> tuple[bulk.EncodedJSON, str]:
+    """The payload encoded once (keys sorted) for storage, and its stable hash."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return bulk.EncodedJSON(payload, text), hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _raw(payload: Mapping[str, Any]) -> dict[str, Any]:
+    raw, digest = encode_payload(payload)
+    return {"raw": raw, "raw_hash": digest}
+
+
 def payload_hash(payload: Any) -> str:
     """A stable hash of a payload (key order does not matter)."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return encode_payload(payload)[1]
 
 
 def search_key(text: str) -> str:
@@ -70,11 +81,16 @@ def search_key(text: str) -> str:
     return " ".join(stripped.casefold().split())
 
 
+@functools.cache
+def _max_length(model: type[models.Model], name: str) -> int | None:
+    return model._meta.get_field(name).max_length  # type: ignore[union-attr]
+
+
 def _str(model: type[models.Model], name: str, value: Any) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    max_length = model._meta.get_field(name).max_length  # type: ignore[union-attr]
+    max_length = _max_length(model, name)
     return text[:max_length] if max_length else text
 
 
@@ -111,7 +127,9 @@ def _dict_or_none(value: Any) -> dict[str, Any] | None:
 # -- connectors -----------------------------------------------------------------------
 
 
-def _connector_row(payload: Mapping[str, Any], digest: str, now: Any) -> dict[str, Any]:
+def _connector_row(
+    payload: Mapping[str, Any], raw: bulk.EncodedJSON, digest: str, now: Any
+) -> dict[str, Any]:
     c = Connector
     name = _str(c, "name", payload.get("name"))
     return {
@@ -137,7 +155,7 @@ def _connector_row(payload: Mapping[str, Any], digest: str, now: Any) -> dict[st
         "urls": _list(payload.get("urls")),
         "fields": _list(payload.get("fields")),
         "payment_settings": _dict_or_none(payload.get("payment_settings")),
-        "raw": dict(payload),
+        "raw": raw,
         "raw_hash": digest,
         "synced_at": now,
     }
@@ -156,8 +174,7 @@ def _connector_source_row(
         "disabled": parse_datetime(payload.get("disabled")),
         "priority": payload.get("priority") if isinstance(payload.get("priority"), int) else None,
         "account_usages": _list(payload.get("account_usages")),
-        "raw": dict(payload),
-        "raw_hash": payload_hash(payload),
+        **_raw(payload),
         "synced_at": now,
     }
 
@@ -219,7 +236,7 @@ def sync_connectors(
                 logger.warning("Skipping a connector payload without a usable uuid")
                 continue
             seen.add(uuid)
-            digest = payload_hash(payload)
+            raw, digest = encode_payload(payload)
             if uuid in existing and existing[uuid][1] == digest:
                 result.unchanged += 1
                 continue
@@ -227,7 +244,7 @@ def sync_connectors(
                 result.updated += 1
             else:
                 result.created += 1
-            rows.append(_connector_row(payload, digest, now))
+            rows.append(_connector_row(payload, raw, digest, now))
             changed[uuid] = payload
         bulk.upsert(Connector, rows, unique_fields="uuid")
         result.written = list(changed)
@@ -284,7 +301,11 @@ def _connector_uuid(payload: Mapping[str, Any]) -> str | None:
 
 
 def _connection_row(
-    powens_user: PowensUser, payload: Mapping[str, Any], digest: str, now: Any
+    powens_user: PowensUser,
+    payload: Mapping[str, Any],
+    raw: bulk.EncodedJSON,
+    digest: str,
+    now: Any,
 ) -> dict[str, Any]:
     c = Connection
     fields = payload.get("fields")
@@ -302,7 +323,7 @@ def _connection_row(
         "last_push": parse_datetime(payload.get("last_push")),
         "expire": parse_datetime(payload.get("expire")),
         "next_try": parse_datetime(payload.get("next_try")),
-        "raw": dict(payload),
+        "raw": raw,
         "raw_hash": digest,
         "synced_at": now,
     }
@@ -324,8 +345,7 @@ def _connection_source_row(
         "access_expire": parse_datetime(payload.get("access_expire")),
         "expire": parse_datetime(payload.get("expire")),
         "next_try": parse_datetime(payload.get("next_try")),
-        "raw": dict(payload),
-        "raw_hash": payload_hash(payload),
+        **_raw(payload),
         "synced_at": now,
     }
 
@@ -365,12 +385,12 @@ def sync_connections(
                 logger.warning("Skipping a connection payload without a usable id")
                 continue
             seen.add(powens_id)
-            digest = payload_hash(payload)
+            raw, digest = encode_payload(payload)
             before = existing.get(powens_id)
             if before is not None and before[2] == digest:
                 result.unchanged += 1
                 continue
-            row = _connection_row(powens_user, payload, digest, now)
+            row = _connection_row(powens_user, payload, raw, digest, now)
             rows.append(row)
             changed[powens_id] = payload
             if before is None:

@@ -20,17 +20,13 @@ urlpatterns = [
         views.connection_reconnect,
         name="connection_reconnect",
     ),
-    path(
-        "connections/<int:powens_id>/answer/", views.connection_fields, name="connection_fields"
-    ),
+    path("connections/<int:powens_id>/answer/", views.connection_fields, name="connection_fields"),
     path("connections/<int:powens_id>/wait/", views.connection_wait, name="connection_wait"),
     path(
         "connections/<int:powens_id>/sources/<int:source_id>/toggle/",
         views.source_toggle,
         name="source_toggle",
     ),
-    path(
-        "connections/<int:powens_id>/delete/", views.connection_delete, name="connection_delete"
-    ),
+    path("connections/<int:powens_id>/delete/", views.connection_delete, name="connection_delete"),
     path("connections/<int:powens_id>/logs/", views.connection_logs, name="connection_logs"),
 ]

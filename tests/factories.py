@@ -31,7 +31,8 @@ def connector_payload(i: int, *, sources: int = 3, fields: int = 5, **extra: Any
         "account_usages": ["PRIV"],
         "products": ["bank"],
         "urls": [f"https://bank{i}.example"],
-        "countries": [{"id": "FR", "name": "France"}] + ([{"id": "ES", "name": "Spain"}] if i % 3 == 0 else []),
+        "countries": [{"id": "FR", "name": "France"}]
+        + ([{"id": "ES", "name": "Spain"}] if i % 3 == 0 else []),
         "fields": [
             {
                 "name": f"field{f}",

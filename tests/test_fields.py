@@ -9,7 +9,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core import serializers
 from django.core.exceptions import FieldError, ImproperlyConfigured
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.forms import modelform_factory
 from django.test import override_settings
@@ -232,10 +232,19 @@ def test_rotate_keys_changes_nothing_when_a_token_cannot_be_decrypted(django_use
         PowensUser.objects.create(user=users[600], powens_id=600, token=TOKEN)
     before = all_stored_tokens()
 
-    with encryption_keys(NEW_KEY, CURRENT_KEY), pytest.raises(DecryptionError):
+    with (
+        encryption_keys(NEW_KEY, CURRENT_KEY),
+        pytest.raises(CommandError, match="Nothing was changed") as raised,
+    ):
         call_command("powens_rotate_keys", stdout=io.StringIO())
 
     assert all_stored_tokens() == before
+    assert not any(str(token) in str(raised.value) for token in dict(before).values())
+
+
+def test_rotate_keys_without_keys_is_improperly_configured_even_with_no_tokens():
+    with encryption_keys(), pytest.raises(ImproperlyConfigured):
+        call_command("powens_rotate_keys", stdout=io.StringIO())
 
 
 def test_saving_a_token_without_keys_is_improperly_configured(make_powens_user):

@@ -103,7 +103,7 @@ def test_refresh_reports_created_updated_unchanged_and_removed():
     assert set(names()) == {uuid(1), uuid(2), uuid(4)}
 
 
-@pytest.mark.slow  # about 5 s: three syncs of 5,000 connectors
+@pytest.mark.slow  # about 5 s: two syncs of 5,000 connectors
 def test_refresh_makes_the_same_queries_for_50_and_5000_connectors():
     counts = {}
     for size in (50, 5000):

@@ -4,34 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from ...fields import DecryptionError, get_fernet
 from ...models import PowensUser
+
+BATCH = 500
 
 
 class Command(BaseCommand):
     help = (
-        'Re-encrypt every Powens user token with the first key of POWENS["TOKEN_ENCRYPTION_KEYS"]. '
-        "Run it after adding a new key in front; then the old keys can be removed."
+        "Re-encrypt every Powens user token with the first key of "
+        'POWENS["TOKEN_ENCRYPTION_KEYS"]. Run it after adding a new key in front; then '
+        "the old keys can be removed. All or nothing: one token that no key decrypts "
+        "stops the run and changes nothing."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        get_fernet()  # no keys configured: ImproperlyConfigured before touching anything
+        pks = list(
+            PowensUser.objects.filter(token__isnull=False)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         count = 0
-        with transaction.atomic():
-            # Loading decrypts with any key; saving encrypts with the newest one.
-            batch: list[PowensUser] = []
-            for powens_user in PowensUser.objects.filter(token__isnull=False).iterator(2000):
-                batch.append(powens_user)
-                if len(batch) >= 500:
-                    count += self._save(batch)
-            count += self._save(batch)
+        try:
+            with transaction.atomic():
+                # Batches by primary key rather than a server-side cursor, which an
+                # error would leave open inside the rolled-back transaction.
+                for start in range(0, len(pks), BATCH):
+                    # Loading decrypts with any key; saving encrypts with the newest.
+                    batch = list(PowensUser.objects.filter(pk__in=pks[start : start + BATCH]))
+                    PowensUser.objects.bulk_update(batch, ["token"])
+                    count += len(batch)
+        except DecryptionError as error:
+            raise CommandError(f"{error} Nothing was changed.") from None
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} Powens tokens."))
-
-    @staticmethod
-    def _save(batch: list[PowensUser]) -> int:
-        saved = len(batch)
-        if batch:
-            PowensUser.objects.bulk_update(batch, ["token"])
-            batch.clear()
-        return saved
