@@ -87,3 +87,7 @@ def user_factory(db: Any) -> Any:
         return user
 
     return make
+
+
+# The sandbox as Powens over live_server, as host projects get it (powens_django.testing).
+from powens_django.testing import powens_sandbox  # noqa: E402,F401
