@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from powens_django import services
-from powens_django.sandbox.catalogue import load_catalogue
+from powens_django.testing import use_sandbox
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -94,16 +93,9 @@ def driver(_chromium_present: None, request: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def sandbox(live_server: Any, settings: Any) -> Any:
-    """Powens is the sandbox at ``{live_server}/sandbox/2.0/``, its catalogue mirrored."""
-    settings.POWENS = {
-        **settings.POWENS,
-        "DOMAIN": None,
-        "API_URL": live_server.url + "/sandbox/2.0/",
-        "MAX_RETRIES": 0,
-        "TIMEOUT": (5.0, 30.0),
-    }
-    load_catalogue()
-    services.refresh_catalogue()
+    """Powens is the sandbox at ``{live_server}/sandbox/2.0/``, its catalogue mirrored
+    (the same set-up host projects get from ``powens_django.testing``)."""
+    use_sandbox(settings, live_server.url)
     return live_server
 
 

@@ -10,9 +10,8 @@ import pytest
 import requests
 from django.urls import reverse
 
-from powens_django import services
 from powens_django.models import Connection, Connector
-from powens_django.sandbox.catalogue import load_catalogue
+from powens_django.testing import use_sandbox
 from tests.sandbox.conftest import sandbox_settings  # noqa: F401 (fixture)
 
 PASSWORD = "Sup3r-Secret-Pass!"
@@ -20,16 +19,9 @@ PASSWORD = "Sup3r-Secret-Pass!"
 
 @pytest.fixture
 def sandbox(live_server: Any, settings: Any) -> Any:
-    """Powens is the sandbox at ``{live_server}/sandbox/2.0/``, its catalogue mirrored."""
-    settings.POWENS = {
-        **settings.POWENS,
-        "DOMAIN": None,
-        "API_URL": live_server.url + "/sandbox/2.0/",
-        "MAX_RETRIES": 0,
-        "TIMEOUT": (5.0, 30.0),
-    }
-    load_catalogue()
-    services.refresh_catalogue()
+    """Powens is the sandbox at ``{live_server}/sandbox/2.0/``, its catalogue mirrored
+    (the same set-up host projects get from ``powens_django.testing``)."""
+    use_sandbox(settings, live_server.url)
     return live_server
 
 
