@@ -27,9 +27,12 @@ $(STAMP): pyproject.toml | $(PY)
 messages: $(STAMP)
 	@$(PY) hatch_build.py
 
+# The sandbox is served by the demo server itself, so the app's catalogue is mirrored
+# (over HTTP) by a helper started beside it, once the server answers.
 demo: $(STAMP) messages
 	PORT=$(PORT) $(PY) manage.py demo_setup
-	PORT=$(PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	PORT=$(PORT) $(PY) manage.py demo_mirror_catalogue & \
+	PORT=$(PORT) exec $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP) messages
 	$(PY) -m pytest $(PYTEST_ARGS)

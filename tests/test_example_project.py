@@ -102,3 +102,13 @@ def test_demo_admin_login_page_answers(demo_server):
 
 def test_example_settings_pass_the_system_checks(demo_env):
     assert "no issues" in manage(demo_env, "check")
+
+
+def test_the_app_catalogue_is_mirrored_from_the_demo_sandbox(demo_server, demo_env):
+    output = manage(demo_env, "demo_mirror_catalogue", "--wait", "30")
+    assert "Catalogue mirrored" in output
+    check = (
+        "from powens_django.models import Connector; print('connectors', Connector.objects.count())"
+    )
+    count = int(manage(demo_env, "shell", "-c", check).split()[-1])
+    assert count >= 20
