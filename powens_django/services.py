@@ -30,6 +30,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import sync
 from .client import (
     ActionNeededError,
+    MalformedResponseError,
     NotFoundError,
     PowensClient,
     PowensError,
@@ -268,9 +269,14 @@ CONNECTION_EXPAND = ("connector", "sources")
 def _mirror(
     powens_user: PowensUser, payload: Mapping[str, Any], *, sources_complete: bool
 ) -> Connection:
+    powens_id = payload.get("id") if isinstance(payload, Mapping) else None
+    if isinstance(powens_id, bool) or not isinstance(powens_id, int) or powens_id <= 0:
+        # A 2xx answer we cannot identify: a Powens failure, not a crash, and nothing
+        # is written.
+        raise MalformedResponseError("Powens answered with a connection without a usable id")
     sync.sync_connections(powens_user, [payload], sources_complete=sources_complete)
     return Connection.objects.select_related("connector", "powens_user").get(
-        powens_id=payload["id"], powens_user=powens_user
+        powens_id=powens_id, powens_user=powens_user
     )
 
 

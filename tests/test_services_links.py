@@ -26,6 +26,7 @@ from jwcrypto import jwe, jwk
 from powens_django import services, sync
 from powens_django.client import (
     InvalidValueError,
+    MalformedResponseError,
     PowensTimeoutError,
     ServerError,
 )
@@ -1044,3 +1045,20 @@ def test_new_credentials_refused_by_the_bank_are_mirrored_as_wrongpass(powens_ap
         "Mot de passe incorrect.",
     )
     assert connection(7).state == "wrongpass"
+
+
+@pytest.mark.parametrize("bad_id", [None, "abc", -4], ids=["missing", "text", "negative"])
+def test_a_connection_answer_without_a_usable_id_is_a_malformed_response(
+    powens_api, alice, bank, bad_id
+):
+    payload = connection_payload(7)
+    if bad_id is None:
+        del payload["id"]
+    else:
+        payload["id"] = bad_id
+    powens_api.add("POST", "users/me/connections", json=payload)
+
+    with pytest.raises(MalformedResponseError):
+        services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert not Connection.objects.exists()
