@@ -333,6 +333,35 @@ def sync_connection(connection: Connection, *, psu_requested: bool = True) -> Li
     return outcome_for(_mirror(powens_user, payload, sources_complete=False))
 
 
+def sync_now(connection: Connection) -> LinkOutcome:
+    """The sync a person asks for from a page, the admin or the API.
+
+    ``SCARequired`` is cleared with the user-initiated empty ``POST`` Powens asks for
+    (:func:`reauthenticate`); any other state gets a ``PUT`` with ``psu_requested``.
+    """
+    if connection.state == "SCARequired":
+        return reauthenticate(connection)
+    return sync_connection(connection, psu_requested=True)
+
+
+def fields_to_ask(connection: Connection) -> list[dict[str, Any]]:
+    """The ConnectorField definitions to ask the person for this connection.
+
+    The fields the connection carries (an OTP, new credentials after ``wrongpass``);
+    otherwise the connector's credentials fields, so a person can update their
+    credentials at any time (Powens accepts them on an existing connection); nothing
+    when the connector is unknown or takes no credentials.
+    """
+    from .forms import relevant_fields
+
+    if connection.fields:
+        return list(connection.fields)
+    connector = connection.connector_or_none
+    if connector is None:
+        return []
+    return [dict(f) for f in relevant_fields(connector.fields, auth_mechanism="credentials")]
+
+
 def set_connection_active(connection: Connection, active: bool) -> Connection:
     """Turn Powens' automatic syncs of the connection on or off."""
     powens_user = connection.powens_user

@@ -323,10 +323,7 @@ def connection_sync(request: HttpRequest, powens_id: int) -> HttpResponse:
     """Sync now (the person asked), or clear SCARequired with the empty POST Powens wants."""
     connection = _user_connection(request, powens_id)
     try:
-        if connection.state == "SCARequired":
-            outcome = services.reauthenticate(connection)
-        else:
-            outcome = services.sync_connection(connection, psu_requested=True)
+        outcome = services.sync_now(connection)
     except ConflictError:
         messages.info(request, _("A synchronization is already running. Try again in a moment."))
         return redirect("powens:connection", powens_id=powens_id)
@@ -355,10 +352,7 @@ def connection_reconnect(request: HttpRequest, powens_id: int) -> HttpResponse:
 def connection_fields(request: HttpRequest, powens_id: int) -> HttpResponse:
     """Ask what the connection needs: an OTP, or new credentials after wrongpass."""
     connection = _user_connection(request, powens_id)
-    definitions = connection.fields or []
-    if not definitions and connection.connector_or_none is not None:
-        # wrongpass without fields: ask the connector's credentials again.
-        definitions = connection.connector_or_none.fields
+    definitions = services.fields_to_ask(connection)
     if not definitions:
         return redirect("powens:connection", powens_id=powens_id)
     bank_message = connection.error_message

@@ -1062,3 +1062,53 @@ def test_a_connection_answer_without_a_usable_id_is_a_malformed_response(
         services.add_credentials_connection(alice, bank, CREDENTIALS)
 
     assert not Connection.objects.exists()
+
+
+def test_sync_now_clears_sca_with_the_empty_post_powens_asks_for(powens_api, alice):
+    mirror(alice, connection_payload(7, state="SCARequired"))
+    powens_api.add("POST", "users/me/connections/7", json=connection_payload(7))
+
+    outcome = services.sync_now(connection(7))
+
+    assert powens_api.sent() == [f"POST users/me/connections/7?{EXPAND}"]
+    assert powens_api.body() == {}
+    assert outcome.kind == services.CONNECTED
+
+
+def test_sync_now_is_a_put_asked_by_the_person_otherwise(powens_api, alice):
+    mirror(alice, connection_payload(7))
+    powens_api.add("PUT", "users/me/connections/7", json=connection_payload(7))
+
+    services.sync_now(connection(7))
+
+    assert powens_api.sent() == [f"PUT users/me/connections/7?psu_requested=true&{EXPAND}"]
+
+
+def test_fields_to_ask_are_the_connections_own_first(alice, bank):
+    mirror(
+        alice,
+        connection_payload(
+            7, connector_uuid=bank.uuid, state="additionalInformationNeeded", fields=[OTP_FIELD]
+        ),
+    )
+
+    assert services.fields_to_ask(connection(7)) == [OTP_FIELD]
+
+
+def test_without_fields_of_its_own_a_connection_asks_the_connectors_credentials(alice):
+    fields = [
+        {"name": "login", "type": "text", "auth_mechanisms": ["credentials"]},
+        {"name": "consent", "type": "text", "auth_mechanisms": ["webauth"]},
+    ]
+    sync.sync_connectors([connector_payload(1, fields=0) | {"fields": fields}])
+    mirror(
+        alice, connection_payload(7, connector_uuid=connector_payload(1)["uuid"], state="wrongpass")
+    )
+
+    assert services.fields_to_ask(connection(7)) == [fields[0]]
+
+
+def test_a_connection_whose_connector_is_unknown_has_no_fields_to_ask(alice):
+    mirror(alice, connection_payload(7, connector_uuid="not-in-the-catalogue"))
+
+    assert services.fields_to_ask(connection(7)) == []
