@@ -85,8 +85,16 @@ def test_demo_setup_creates_the_demo_and_admin_accounts(demo_env):
     assert "accounts ok" in manage(demo_env, "shell", "-c", code)
 
 
-def test_demo_setup_can_run_twice(demo_env):
-    manage(demo_env, "demo_setup")
+def test_demo_setup_loads_the_sandbox_catalogue_once_however_often_it_runs(demo_env):
+    count = (
+        "from powens_django.sandbox.models import Connector as C; "
+        "print('n', C.objects.filter(synthetic=False).count())"
+    )
+
+    again = manage(demo_env, "demo_setup")
+
+    assert "0 connectors created, 24 updated" in again
+    assert manage(demo_env, "shell", "-c", count).split()[-1] == "24"
 
 
 def test_demo_home_page_answers_and_points_at_the_sandbox(demo_server, demo_env):
