@@ -124,7 +124,10 @@ def test_refresh_sources_logs_and_activity(powens_sandbox, alice):
     services.set_source_enabled(ConnectionSource.objects.get(pk=source.pk), True)
     assert ConnectionSource.objects.get(pk=source.pk).disabled is None
     assert services.set_connection_active(connection, False).active is False
-    assert isinstance(services.connection_logs(connection), list)
+    logs = services.connection_logs(connection)
+    assert logs, "the connection's first sync is logged"
+    assert {log["id_connection"] for log in logs} == {connection.powens_id}
+    assert all(log["timestamp"] for log in logs)
 
 
 def test_delete_removes_the_connection_at_powens_and_here(powens_sandbox, alice):
