@@ -43,6 +43,7 @@ def check_powens_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     messages += _check_encryption_keys(user)
     messages += _check_transport(user)
     messages += _check_webhook_secrets(user)
+    messages += _check_adapter(user)
     for key in sorted(set(user) - set(DEFAULTS)):
         messages.append(
             Warning(
@@ -170,3 +171,22 @@ def _check_webhook_secrets(user: dict[str, Any]) -> Iterable[CheckMessage]:
             'POWENS["WEBHOOK_SECRETS"] holds an empty or non-string entry.',
             "Each entry is the secret shown once when the webhook provider was created.",
         )
+
+
+def _check_adapter(user: dict[str, Any]) -> Iterable[CheckMessage]:
+    path = user.get("ADAPTER", DEFAULTS["ADAPTER"])
+    hint = (
+        'Set POWENS["ADAPTER"] to the dotted path of a subclass of '
+        "powens_django.adapter.DefaultPowensAdapter (docs/customising.md)."
+    )
+    if not isinstance(path, str) or not path:
+        yield _error(12, 'POWENS["ADAPTER"] must be a dotted path (a string).', hint)
+        return
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .adapter import _adapter_class
+
+    try:
+        _adapter_class(path)
+    except ImproperlyConfigured as error:
+        yield _error(12, str(error), hint)

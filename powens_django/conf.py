@@ -71,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     "SUCCESS_URL": None,
     # Banks per page in the picker.
     "PICKER_PAGE_SIZE": 24,
+    # The host's adapter: a dotted path to a subclass of
+    # powens_django.adapter.DefaultPowensAdapter (docs/customising.md).
+    "ADAPTER": "powens_django.adapter.DefaultPowensAdapter",
 }
 
 

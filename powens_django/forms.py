@@ -22,35 +22,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .services.catalogue import relevant_fields
+
+__all__ = ["ConnectorFieldsForm", "PowensRegexValidator", "build_field", "relevant_fields"]
+
 logger = logging.getLogger("powens_django.forms")
 
 #: Seconds a field's regex may run on one value before we stop and let Powens judge.
 REGEX_TIMEOUT = 0.05
-
-
-def relevant_fields(
-    definitions: Iterable[Mapping[str, Any]],
-    *,
-    source: str | None = None,
-    auth_mechanism: str | None = None,
-) -> list[Mapping[str, Any]]:
-    """The definitions that apply to ``source`` and ``auth_mechanism``.
-
-    A field listing ``connector_sources`` (or ``auth_mechanisms``) applies only to those;
-    a field listing none applies everywhere.
-    """
-    chosen = []
-    for definition in definitions:
-        if not isinstance(definition, Mapping) or not definition.get("name"):
-            continue
-        sources = definition.get("connector_sources") or []
-        mechanisms = definition.get("auth_mechanisms") or []
-        if source and sources and source not in sources:
-            continue
-        if auth_mechanism and mechanisms and auth_mechanism not in mechanisms:
-            continue
-        chosen.append(definition)
-    return chosen
 
 
 class PowensRegexValidator:
@@ -183,6 +162,15 @@ class ConnectorFieldsForm(forms.Form):
                 continue
             values[name] = value.isoformat() if isinstance(value, dt.date) else str(value)
         return values
+
+    def public_values(self) -> dict[str, Any]:
+        """The cleaned values that may be shown again (every field but passwords),
+        to re-render the form after a refusal (call after ``is_valid()``)."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if getattr(self.fields[name], "powens_type", "") != "password"
+        }
 
     @property
     def has_secret_fields(self) -> bool:

@@ -19,7 +19,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .fields import EncryptedTextField
-from .states import StateInfo, describe_auth_mechanism, describe_state
+from .states import Action, StateInfo, actions_for, describe_auth_mechanism, describe_state
 
 
 class MirroredModel(models.Model):
@@ -218,6 +218,15 @@ class Connection(MirroredModel):
     @property
     def state_info(self) -> StateInfo:
         return describe_state(self.state)
+
+    @property
+    def actions(self) -> list[Action]:
+        """What the person can do about this connection now (the state table's
+        actions, kept to those its connector's login method allows)."""
+        connector = self.connector_or_none
+        return actions_for(
+            self.state, auth_mechanism=connector.auth_mechanism if connector else None
+        )
 
 
 class ConnectionSource(MirroredModel):

@@ -30,6 +30,7 @@ from .models import (
     Connector,
     ConnectorCountry,
     ConnectorSource,
+    LinkState,
     PowensUser,
 )
 
@@ -438,6 +439,30 @@ def sync_connections(
         if pending or deleted_ids:
             transaction.on_commit(lambda: _send_signals(powens_user, pending, deleted_ids))
     return result
+
+
+def forget_powens_user(powens_user: PowensUser) -> list[int]:
+    """Delete a Powens user's local rows: its connections and their sources, its
+    unfinished browser flows, and the :class:`PowensUser` with its token (after Powens
+    confirmed the user is gone). The Django user stays. Returns the connection ids
+    removed; ``connection_deleted`` and ``powens_user_deleted`` are sent after commit.
+    """
+    user_id, powens_id = powens_user.user_id, powens_user.powens_id
+    with transaction.atomic():
+        ids = list(powens_user.connections.values_list("powens_id", flat=True))
+        ConnectionSource.objects.filter(connection__powens_user=powens_user).delete()
+        Connection.objects.filter(powens_user=powens_user).delete()
+        LinkState.objects.filter(user_id=user_id).delete()
+        PowensUser.objects.filter(pk=powens_user.pk).delete()
+
+        def send() -> None:
+            send_deleted(powens_user, ids)
+            signals.powens_user_deleted.send(
+                PowensUser, user_id=user_id, powens_id=powens_id, connection_ids=ids
+            )
+
+        transaction.on_commit(send)
+    return ids
 
 
 def forget_connection(connection: Connection) -> None:

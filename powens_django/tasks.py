@@ -23,7 +23,6 @@ except ImportError:  # Django 5.2: the backport
     from django_tasks import task  # type: ignore[no-redef,unused-ignore]
 
 from . import services
-from .models import Connection
 
 logger = logging.getLogger("powens_django.tasks")
 
@@ -46,20 +45,21 @@ def refresh_connection(user_id: int, powens_id: int) -> str | None:
     """Refresh one connection from Powens (GETs only). Returns its state, or
     ``"deleted"`` when Powens no longer has it."""
     user = get_user_model()._default_manager.get(pk=user_id)
-    connection = services.fetch_connection(user, powens_id)
-    return "deleted" if connection is None else connection.state
+    outcome = services.fetch_connection(user, powens_id)
+    return "deleted" if outcome.kind == services.DELETED else outcome.state
 
 
 @task()
-def sync_connection(user_id: int, powens_id: int, psu_requested: bool = True) -> str:
-    """A sync the person asked for (``PUT``); returns the outcome kind.
+def sync_connection(user_id: int, powens_id: int, psu_requested: bool = False) -> str:
+    """Ask Powens to sync one connection now (``PUT``); returns the outcome kind.
 
-    Only enqueue it on a person's request: fair use forbids bulk forced syncs.
+    ``psu_requested`` says whether the person asked for it right now (true only then;
+    a worker acting on its own passes false). Fair use forbids bulk forced syncs.
     """
-    connection = Connection.objects.select_related("powens_user").get(
-        powens_id=powens_id, powens_user__user_id=user_id
+    connection = services.get_user_connection(
+        get_user_model()._default_manager.get(pk=user_id), powens_id
     )
-    return services.sync_connection(connection, psu_requested=psu_requested).kind
+    return str(services.sync_connection(connection, psu_requested=psu_requested).kind)
 
 
 def enqueue_on_commit(task_obj: Any, *args: Any, **kwargs: Any) -> None:

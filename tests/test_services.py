@@ -22,14 +22,6 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from powens_django import services, sync
-from powens_django.client import (
-    ConflictError,
-    NotFoundError,
-    PowensConnectionError,
-    PowensError,
-    PowensTimeoutError,
-    ServerError,
-)
 from powens_django.models import (
     Connection,
     ConnectionSource,
@@ -131,10 +123,10 @@ def test_later_calls_reuse_the_powens_user_without_calling_powens(powens_api, us
 @pytest.mark.parametrize(
     ("answer", "error"),
     [
-        ({"status": 500, "json": BUG}, ServerError),
-        ({"status": 503, "json": {"code": "maintenance"}}, ServerError),
-        ({"body": requests.ReadTimeout("read timed out")}, PowensTimeoutError),
-        ({"body": requests.ConnectionError("connection refused")}, PowensConnectionError),
+        ({"status": 500, "json": BUG}, services.PowensUnavailable),
+        ({"status": 503, "json": {"code": "maintenance"}}, services.PowensUnavailable),
+        ({"body": requests.ReadTimeout("read timed out")}, services.PowensUnavailable),
+        ({"body": requests.ConnectionError("connection refused")}, services.PowensUnavailable),
     ],
     ids=["500", "503", "timeout", "unreachable"],
 )
@@ -156,7 +148,7 @@ def test_after_a_failed_first_use_the_next_call_creates_the_powens_user(powens_a
     carol = user_factory("carol")
     powens_api.add("POST", "auth/init", status=500, json=BUG)
     powens_api.add("POST", "auth/init", json=init_answer(id_user=778))
-    with pytest.raises(ServerError):
+    with pytest.raises(services.PowensUnavailable):
         services.ensure_powens_user(carol)
 
     powens_user = services.ensure_powens_user(carol)
@@ -219,7 +211,7 @@ def test_deleting_a_users_powens_data_deletes_at_powens_then_every_local_row(
     mirror(bob, connection_payload(9))
     powens_api.add("DELETE", "users/me", status=204)
 
-    assert services.delete_powens_user(alice) is True
+    assert services.delete_powens_user(alice).kind == services.DELETED
 
     assert powens_api.sent() == ["DELETE users/me"]
     assert authorization(powens_api) == f"Bearer {ALICE_TOKEN}"
@@ -232,7 +224,7 @@ def test_a_powens_user_already_gone_at_powens_is_deleted_locally(powens_api, ali
     mirror(alice, connection_payload(7))
     powens_api.add("DELETE", "users/me", status=404, json={"code": "notFound"})
 
-    assert services.delete_powens_user(alice) is True
+    assert services.delete_powens_user(alice).kind == services.DELETED
 
     assert not PowensUser.objects.filter(user=alice).exists()
     assert not Connection.objects.exists()
@@ -247,7 +239,7 @@ def test_a_failed_powens_user_deletion_keeps_every_local_row(powens_api, alice, 
     mirror(alice, connection_payload(7, sources=2))
     powens_api.add("DELETE", "users/me", **answer)
 
-    with pytest.raises((ServerError, PowensTimeoutError)):
+    with pytest.raises(services.PowensUnavailable):
         services.delete_powens_user(alice)
 
     assert PowensUser.objects.get(user=alice).token == ALICE_TOKEN
@@ -259,7 +251,7 @@ def test_deleting_the_powens_data_of_a_user_who_never_linked_a_bank_does_nothing
 ):
     carol = user_factory("carol")
 
-    assert services.delete_powens_user(carol) is False
+    assert services.delete_powens_user(carol).connection_ids == ()
 
     assert powens_api.sent() == []
 
@@ -332,7 +324,7 @@ def test_a_failed_catalogue_refresh_leaves_the_previous_catalogue_intact(powens_
     before = catalogue()
     powens_api.add("GET", "connectors", **answer)
 
-    with pytest.raises(PowensError):
+    with pytest.raises(services.PowensUnavailable):
         services.refresh_catalogue()
 
     assert catalogue() == before
@@ -352,7 +344,7 @@ def test_fetching_a_connection_reads_it_and_all_its_sources_disabled_ones_includ
         "GET", "users/me/connections/7/sources", json={"sources": [payload["sources"][0], disabled]}
     )
 
-    fetched = services.fetch_connection(alice, 7)
+    fetched = services.fetch_connection(alice, 7).connection
 
     assert powens_api.sent() == [
         f"GET users/me/connections/7?{EXPAND}",
@@ -379,7 +371,7 @@ def test_a_connection_powens_does_not_know_is_none_and_its_local_copy_is_removed
     mirror(alice, connection_payload(7, sources=2))
     powens_api.add("GET", "users/me/connections/7", status=404, json={"code": "notFound"})
 
-    assert services.fetch_connection(alice, 7) is None
+    assert services.fetch_connection(alice, 7).kind == services.DELETED
 
     assert powens_api.sent() == [f"GET users/me/connections/7?{EXPAND}"]
     assert not Connection.objects.exists()
@@ -392,7 +384,7 @@ def test_fetching_another_users_connection_finds_nothing_and_leaves_it_alone(
     mirror(bob, connection_payload(9, state="wrongpass"))
     powens_api.add("GET", "users/me/connections/9", status=404, json={"code": "notFound"})
 
-    assert services.fetch_connection(alice, 9) is None
+    assert services.fetch_connection(alice, 9).kind == services.DELETED
 
     assert authorization(powens_api) == f"Bearer {ALICE_TOKEN}"
     bobs = connection(9)
@@ -403,7 +395,7 @@ def test_fetching_another_users_connection_finds_nothing_and_leaves_it_alone(
 def test_fetching_for_a_user_without_a_powens_account_calls_nothing(powens_api, user_factory):
     carol = user_factory("carol")
 
-    assert services.fetch_connection(carol, 7) is None
+    assert services.fetch_connection(carol, 7).kind == services.DELETED
 
     assert powens_api.sent() == []
     assert not PowensUser.objects.filter(user=carol, powens_id__isnull=False).exists()
@@ -413,7 +405,7 @@ def test_a_failed_fetch_raises_and_keeps_the_local_copy(powens_api, alice):
     mirror(alice, connection_payload(7, state="SCARequired"))
     powens_api.add("GET", "users/me/connections/7", status=500, json=BUG)
 
-    with pytest.raises(ServerError):
+    with pytest.raises(services.PowensUnavailable):
         services.fetch_connection(alice, 7)
 
     assert connection(7).state == "SCARequired"
@@ -444,7 +436,7 @@ def test_a_failed_list_of_connections_keeps_every_local_one(powens_api, alice):
     mirror(alice, connection_payload(6), connection_payload(7))
     powens_api.add("GET", "users/me/connections", status=503, json={"code": "maintenance"})
 
-    with pytest.raises(ServerError):
+    with pytest.raises(services.PowensUnavailable):
         services.fetch_connections(alice)
 
     assert sorted(Connection.objects.values_list("powens_id", flat=True)) == [6, 7]
@@ -480,11 +472,20 @@ def test_a_sync_is_a_put_saying_whether_the_person_asked_for_it(
     assert connection(7).last_update == dt.datetime(2026, 11, 22, 17, 30, tzinfo=dt.UTC)
 
 
-def test_a_sync_asks_for_the_person_by_default(powens_api, alice):
+def test_a_sync_must_say_whether_the_person_asked(powens_api, alice):
+    mirror(alice, connection_payload(7))
+
+    with pytest.raises(TypeError, match="psu_requested"):
+        services.sync_connection(connection(7))  # type: ignore[call-arg]
+
+    assert powens_api.sent() == []
+
+
+def test_sync_now_is_the_persons_own_request(powens_api, alice):
     mirror(alice, connection_payload(7))
     powens_api.add("PUT", "users/me/connections/7", json=connection_payload(7))
 
-    services.sync_connection(connection(7))
+    services.sync_now(connection(7))
 
     assert powens_api.query()["psu_requested"] == "true"
 
@@ -493,7 +494,7 @@ def test_a_sync_that_needs_sca_says_reauthenticate(powens_api, alice):
     mirror(alice, connection_payload(7))
     powens_api.add("PUT", "users/me/connections/7", json=connection_payload(7, state="SCARequired"))
 
-    outcome = services.sync_connection(connection(7))
+    outcome = services.sync_connection(connection(7), psu_requested=True)
 
     assert (outcome.kind, outcome.state) == (services.REAUTHENTICATE, "SCARequired")
     assert connection(7).state == "SCARequired"
@@ -509,8 +510,8 @@ def test_a_sync_refused_with_409_raises_and_changes_nothing_locally(powens_api, 
         json={"code": "connectionLocked", "description": "A sync is running"},
     )
 
-    with pytest.raises(ConflictError):
-        services.sync_connection(before)
+    with pytest.raises(services.SyncInProgress):
+        services.sync_connection(before, psu_requested=False)
 
     after = connection(7)
     assert (after.state, after.synced_at, after.raw) == (before.state, before.synced_at, before.raw)
@@ -524,7 +525,7 @@ def test_turning_automatic_syncs_on_or_off_posts_active(powens_api, alice, activ
     mirror(alice, connection_payload(7, active=not active))
     powens_api.add("POST", "users/me/connections/7", json=connection_payload(7, active=active))
 
-    updated = services.set_connection_active(connection(7), active)
+    updated = services.set_connection_active(connection(7), active).connection
 
     assert powens_api.sent() == [f"POST users/me/connections/7?{EXPAND}"]
     assert powens_api.body() == {"active": active}
@@ -536,7 +537,7 @@ def test_a_refused_activation_change_raises_and_keeps_the_local_flag(powens_api,
     mirror(alice, connection_payload(7, active=True))
     powens_api.add("POST", "users/me/connections/7", status=500, json=BUG)
 
-    with pytest.raises(ServerError):
+    with pytest.raises(services.PowensUnavailable):
         services.set_connection_active(connection(7), False)
 
     assert connection(7).active is True
@@ -555,7 +556,9 @@ def test_disabling_a_source_posts_it_then_refreshes_the_connection(powens_api, a
     )
     powens_api.add("GET", "users/me/connections/7/sources", json={"sources": payload["sources"]})
 
-    refreshed = services.set_source_enabled(ConnectionSource.objects.get(powens_id=71), False)
+    refreshed = services.set_source_enabled(
+        ConnectionSource.objects.get(powens_id=71), False
+    ).connection
 
     assert powens_api.sent() == [
         "POST users/me/connections/7/sources/71?all",
@@ -586,7 +589,7 @@ def test_a_refused_source_change_raises_and_keeps_the_source_as_it_was(powens_ap
     mirror(alice, connection_payload(7, sources=2))
     powens_api.add("POST", "users/me/connections/7/sources/71", status=500, json=BUG)
 
-    with pytest.raises(ServerError):
+    with pytest.raises(services.PowensUnavailable):
         services.set_source_enabled(ConnectionSource.objects.get(powens_id=71), False)
 
     assert powens_api.sent() == ["POST users/me/connections/7/sources/71?all"]
@@ -632,7 +635,7 @@ def test_unreadable_connection_logs_raise(powens_api, alice):
     mirror(alice, connection_payload(7))
     powens_api.add("GET", "users/me/connections/7/logs", status=500, json=BUG)
 
-    with pytest.raises(ServerError):
+    with pytest.raises(services.PowensUnavailable):
         services.connection_logs(connection(7))
 
 
@@ -665,9 +668,9 @@ def test_a_connection_already_gone_at_powens_is_deleted_locally(powens_api, alic
 @pytest.mark.parametrize(
     ("answer", "error"),
     [
-        ({"status": 500, "json": BUG}, ServerError),
-        ({"status": 409, "json": {"code": "connectionLocked"}}, ConflictError),
-        ({"body": requests.ReadTimeout("read timed out")}, PowensTimeoutError),
+        ({"status": 500, "json": BUG}, services.PowensUnavailable),
+        ({"status": 409, "json": {"code": "connectionLocked"}}, services.SyncInProgress),
+        ({"body": requests.ReadTimeout("read timed out")}, services.PowensUnavailable),
     ],
     ids=["500", "409", "timeout"],
 )
@@ -690,10 +693,10 @@ def test_a_deletion_refused_for_another_reason_than_not_found_keeps_the_connecti
     mirror(alice, connection_payload(7))
     powens_api.add("DELETE", "users/me/connections/7", status=401, json={"code": "forbidden"})
 
-    with pytest.raises(PowensError) as raised:
+    with pytest.raises(services.PowensRefused) as raised:
         services.delete_connection(connection(7))
 
-    assert not isinstance(raised.value, NotFoundError)
+    assert raised.value.powens_error.status == 401
     assert Connection.objects.filter(powens_id=7).exists()
 
 

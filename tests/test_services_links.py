@@ -24,12 +24,6 @@ from django.views.debug import ExceptionReporter
 from jwcrypto import jwe, jwk
 
 from powens_django import services, sync
-from powens_django.client import (
-    InvalidValueError,
-    MalformedResponseError,
-    PowensTimeoutError,
-    ServerError,
-)
 from powens_django.models import Connection, Connector, LinkState, PowensUser
 from powens_django.services import InvalidCallback
 
@@ -184,8 +178,10 @@ def test_a_connection_that_needs_nothing_raises_invalid_value_and_records_no_sta
         json={"code": "invalidValue", "description": "Connection is up to date"},
     )
 
-    with pytest.raises(InvalidValueError):
+    with pytest.raises(services.NothingToRepair) as raised:
         services.start_webauth(alice, redirect_uri=REDIRECT_URI, connection=connection(7))
+
+    assert raised.value.code == "nothing_to_repair"
 
     assert not LinkState.objects.exists()
 
@@ -193,7 +189,7 @@ def test_a_connection_that_needs_nothing_raises_invalid_value_and_records_no_sta
 def test_a_failed_webauth_start_records_no_state(powens_api, alice, bank):
     powens_api.add("GET", "webauth-url", body=requests.ReadTimeout("read timed out"))
 
-    with pytest.raises(PowensTimeoutError):
+    with pytest.raises(services.PowensUnavailable):
         services.start_webauth(alice, redirect_uri=REDIRECT_URI, connector=bank)
 
     assert not LinkState.objects.exists()
@@ -215,7 +211,7 @@ def test_a_hidden_or_restricted_connector_cannot_be_linked(powens_api, alice, fl
 def test_another_users_connection_cannot_be_reconnected(powens_api, alice, bob):
     mirror(bob, connection_payload(9, state="SCARequired"))
 
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(services.NotFound):
         services.start_webauth(alice, redirect_uri=REDIRECT_URI, connection=connection(9))
 
     assert powens_api.sent() == []
@@ -607,8 +603,8 @@ def test_credentials_refused_by_the_bank_give_the_banks_message_and_no_connectio
 @pytest.mark.parametrize(
     ("answer", "error"),
     [
-        ({"status": 500, "json": {"code": "bug"}}, ServerError),
-        ({"body": requests.ReadTimeout("read timed out")}, PowensTimeoutError),
+        ({"status": 500, "json": {"code": "bug"}}, services.PowensUnavailable),
+        ({"body": requests.ReadTimeout("read timed out")}, services.PowensUnavailable),
     ],
     ids=["500", "timeout"],
 )
@@ -738,7 +734,7 @@ def test_a_powens_failure_while_submitting_fields_raises_and_changes_nothing(
 ):
     powens_api.add("POST", "users/me/connections/7", status=500, json={"code": "bug"})
 
-    with pytest.raises(ServerError):
+    with pytest.raises(services.PowensUnavailable):
         services.submit_connection_fields(waiting_for_otp, {"otp": "493021"})
 
     assert len(powens_api.sent()) == 1
@@ -803,7 +799,7 @@ def test_a_resume_the_bank_refuses_says_so(powens_api, decoupled):
 def test_a_powens_failure_while_resuming_raises(powens_api, decoupled):
     powens_api.add("POST", "users/me/connections/7", status=502, json={"code": "bug"})
 
-    with pytest.raises(ServerError):
+    with pytest.raises(services.PowensUnavailable):
         services.resume_decoupled(decoupled)
 
     assert len(powens_api.sent()) == 1
@@ -843,7 +839,7 @@ def test_when_the_bank_wants_a_browser_the_outcome_says_reauthenticate(powens_ap
 def test_a_powens_failure_while_reauthenticating_raises_and_keeps_the_state(powens_api, needs_sca):
     powens_api.add("POST", "users/me/connections/7", status=500, json={"code": "bug"})
 
-    with pytest.raises(ServerError):
+    with pytest.raises(services.PowensUnavailable):
         services.reauthenticate(needs_sca)
 
     assert connection(7).state == "SCARequired"
@@ -930,7 +926,7 @@ def test_an_error_report_of_a_failed_credentials_call_shows_no_password_or_token
 
     try:
         services.add_credentials_connection(alice, bank, {"login": "alice", "password": PASSWORD})
-    except ServerError:
+    except services.PowensUnavailable:
         report = ExceptionReporter(None, *sys.exc_info()).get_traceback_html()
     else:  # pragma: no cover
         pytest.fail("the Powens failure was not raised")
@@ -946,7 +942,7 @@ def test_an_error_report_of_a_failed_fields_submission_shows_no_value_or_token(p
 
     try:
         services.submit_connection_fields(connection(7), {"password": PASSWORD})
-    except ServerError:
+    except services.PowensUnavailable:
         report = ExceptionReporter(None, *sys.exc_info()).get_traceback_html()
     else:  # pragma: no cover
         pytest.fail("the Powens failure was not raised")
@@ -981,7 +977,7 @@ def test_a_powens_failure_after_a_valid_callback_lets_the_person_retry(powens_ap
     state = started(alice)
     powens_api.add("GET", "users/me/connections/7", status=500, json={"code": "bug"})
 
-    with pytest.raises(ServerError):
+    with pytest.raises(services.PowensUnavailable):
         services.finish_callback(
             alice, {"state": state, "id_connection": "7"}, session_key="session-a"
         )
@@ -1005,7 +1001,7 @@ def test_a_refused_webauth_start_keeps_the_users_other_pending_flows(
     before = set(LinkState.objects.values_list("pk", flat=True))
     powens_api.add("GET", "webauth-url", status=503, json={"code": "bug"})
 
-    with pytest.raises(ServerError):
+    with pytest.raises(services.PowensUnavailable):
         services.start_webauth(alice, redirect_uri=REDIRECT_URI, connector=bank)
 
     assert set(LinkState.objects.values_list("pk", flat=True)) == before
@@ -1058,7 +1054,7 @@ def test_a_connection_answer_without_a_usable_id_is_a_malformed_response(
         payload["id"] = bad_id
     powens_api.add("POST", "users/me/connections", json=payload)
 
-    with pytest.raises(MalformedResponseError):
+    with pytest.raises(services.PowensUnavailable):
         services.add_credentials_connection(alice, bank, CREDENTIALS)
 
     assert not Connection.objects.exists()

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection as db
 
 from powens_django import services
-from powens_django.client import AuthenticationError, NotFoundError, ServerError
+from powens_django.client import AuthenticationError, NotFoundError
 from powens_django.conf import get_client
 from powens_django.models import Connection, ConnectionSource, Connector, PowensUser
 from powens_django.sandbox import faults
@@ -100,7 +100,7 @@ def test_a_decoupled_connection_resumes(powens_sandbox, alice):
 def test_sca_is_cleared_by_a_user_initiated_update(powens_sandbox, alice):
     connection = link(alice, "sca").connection
 
-    assert services.sync_connection(connection).kind == services.REAUTHENTICATE
+    assert services.sync_connection(connection, psu_requested=True).kind == services.REAUTHENTICATE
     assert services.reauthenticate(Connection.objects.get()).kind == services.CONNECTED
 
 
@@ -119,11 +119,11 @@ def test_refresh_sources_logs_and_activity(powens_sandbox, alice):
     assert (refreshed_all.created, refreshed_all.removed) == (0, 0)
     assert refreshed_all.updated + refreshed_all.unchanged == 1
     source = ConnectionSource.objects.filter(connection=connection).first()
-    refreshed = services.set_source_enabled(source, False)
+    refreshed = services.set_source_enabled(source, False).connection
     assert refreshed.sources.get(pk=source.pk).disabled is not None  # kept, disabled
     services.set_source_enabled(ConnectionSource.objects.get(pk=source.pk), True)
     assert ConnectionSource.objects.get(pk=source.pk).disabled is None
-    assert services.set_connection_active(connection, False).active is False
+    assert services.set_connection_active(connection, False).connection.active is False
     logs = services.connection_logs(connection)
     assert logs, "the connection's first sync is logged"
     assert {log["id_connection"] for log in logs} == {connection.powens_id}
@@ -146,7 +146,7 @@ def test_gdpr_erasure_deletes_the_user_at_powens_then_locally(powens_sandbox, al
     link(alice, "alice")
     token = PowensUser.objects.get(user=alice).token
 
-    assert services.delete_powens_user(alice) is True
+    assert services.delete_powens_user(alice).kind == services.DELETED
 
     assert not PowensUser.objects.exists()
     assert not Connection.objects.exists()
@@ -160,10 +160,10 @@ def test_a_sandbox_outage_leaves_the_mirror_as_it_was(powens_sandbox, alice, set
     settings.POWENS_SANDBOX = {**settings.POWENS_SANDBOX, "FAULTS": "503:1"}
     faults.reset()
 
-    with pytest.raises(ServerError) as raised:
+    with pytest.raises(services.PowensUnavailable) as raised:
         services.fetch_connections(alice)
 
-    assert raised.value.status == 503
+    assert raised.value.powens_error.status == 503
     assert list(Connection.objects.values_list("powens_id", "state", "raw_hash")) == before
 
 

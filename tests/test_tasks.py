@@ -129,7 +129,7 @@ def test_a_failing_refresh_is_a_failed_task_that_leaves_the_mirror_alone(powens_
     result = tasks.refresh_connection.enqueue(alice.pk, 7)
 
     assert result.status == TaskResultStatus.FAILED
-    assert result.errors[0].exception_class_path.endswith("ServerError")
+    assert result.errors[0].exception_class_path.endswith("PowensUnavailable")
     assert Connection.objects.get(powens_id=7).state == "decoupled"
 
 
@@ -155,7 +155,7 @@ def test_sync_connection_for_another_users_connection_fails_without_calling_powe
     result = tasks.sync_connection.enqueue(bob.pk, 7)
 
     assert result.status == TaskResultStatus.FAILED
-    assert result.errors[0].exception_class_path == "powens_django.models.Connection.DoesNotExist"
+    assert result.errors[0].exception_class_path == "powens_django.services.errors.NotFound"
     assert powens_api.sent() == []
 
 

@@ -114,6 +114,15 @@ def _object(payload: Any, what: str) -> dict[str, Any]:
     return payload
 
 
+def _connection(payload: Any) -> dict[str, Any]:
+    """A Connection object whose ``id`` can identify it (a positive integer)."""
+    connection = _object(payload, "connection")
+    powens_id = connection.get("id")
+    if isinstance(powens_id, bool) or not isinstance(powens_id, int) or powens_id <= 0:
+        raise MalformedResponseError("Powens answered with a connection without a usable id")
+    return connection
+
+
 class PowensClient:
     """A client for one Powens API root.
 
@@ -224,9 +233,18 @@ class PowensClient:
         """
         payload = self._public_call("POST", "auth/init", json_body=self._client_credentials())
         data = _object(payload, "token")
-        if not data.get("auth_token") or not data.get("id_user"):
+        token, id_user = data.get("auth_token"), data.get("id_user")
+        if isinstance(id_user, str) and id_user.isascii() and id_user.isdigit():
+            id_user = int(id_user)
+        if (
+            not isinstance(token, str)
+            or not token
+            or isinstance(id_user, bool)
+            or not isinstance(id_user, int)
+            or id_user <= 0
+        ):
             raise MalformedResponseError("POST /auth/init answered without auth_token and id_user")
-        return data
+        return {**data, "id_user": id_user}
 
     def create_temporary_code(self, type: str = "singleAccess") -> dict[str, Any]:
         """Get a temporary code for a browser flow: ``GET /auth/token/code?type=``.
@@ -349,7 +367,7 @@ class PowensClient:
             params={"expand": _expand(expand)},
             json_body=body,
         )
-        return _object(payload, "connection")
+        return _connection(payload)
 
     def list_connections(
         self, *, expand: Expand = None, user: UserRef = "me"
@@ -369,7 +387,7 @@ class PowensClient:
             f"users/{_user(user)}/connections/{_id(connection_id, 'connection_id')}",
             params={"expand": _expand(expand)},
         )
-        return _object(payload, "connection")
+        return _connection(payload)
 
     def update_connection(
         self,
@@ -413,7 +431,7 @@ class PowensClient:
             params={"background": True if background else None, "expand": _expand(expand)},
             json_body=body,
         )
-        return _object(payload, "connection")
+        return _connection(payload)
 
     def sync_connection(
         self,
@@ -434,7 +452,7 @@ class PowensClient:
             f"users/{_user(user)}/connections/{_id(connection_id, 'connection_id')}",
             params={"psu_requested": bool(psu_requested), "expand": _expand(expand)},
         )
-        return _object(payload, "connection")
+        return _connection(payload)
 
     def delete_connection(self, connection_id: int, *, user: UserRef = "me") -> None:
         """Delete a connection and all its data at Powens, permanently:

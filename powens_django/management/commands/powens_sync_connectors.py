@@ -8,7 +8,6 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import services
-from ...client import PowensError
 from ..progress import Progress
 
 
@@ -27,15 +26,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        codes = [c for c in options["country"].split(",") if c.strip()]
+        codes = services.parse_country_codes(options["country"])
         started = time.monotonic()
-        where = f" for {','.join(c.upper() for c in codes)}" if codes else ""
+        where = f" for {','.join(codes)}" if codes else ""
         self.stdout.write(f"Fetching the Powens catalogue{where}...")
         progress = Progress(self.stdout, "Comparing")
         try:
             result = services.refresh_catalogue(country_codes=codes, progress=progress)
-        except PowensError as error:
-            raise CommandError(f"Powens refused the catalogue request: {error}") from None
+        except services.ServiceError as error:
+            raise CommandError(f"Powens refused the catalogue request: {error.detail}") from None
         self.stdout.write(
             self.style.SUCCESS(f"Catalogue: {result} in {time.monotonic() - started:.1f} s.")
         )

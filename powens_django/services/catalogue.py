@@ -1,0 +1,197 @@
+"""The connector catalogue: refresh the mirror, search it, and what to offer for a bank."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .. import signals, sync
+from ..conf import get_client
+from ..models import Connector, ConnectorCountry, ConnectorSource
+from .errors import ConnectorUnavailable, NotFound, powens_failures
+
+CATALOGUE_EXPAND = ("fields", "sources", "countries")
+
+#: The login methods this app can run itself (others need Powens' Webview).
+SUPPORTED_MECHANISMS = ("credentials", "webauth")
+
+
+def parse_country_codes(value: str | Iterable[str] | None) -> list[str]:
+    """ISO country codes from ``"fr, es"`` or ``["fr", "ES"]``: upper-cased, stripped,
+    without blanks or duplicates, in order."""
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    codes: list[str] = []
+    for item in items:
+        code = str(item).strip().upper()
+        if code and code not in codes:
+            codes.append(code)
+    return codes
+
+
+def refresh_catalogue(
+    *,
+    country_codes: str | Iterable[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> sync.SyncResult:
+    """Mirror the connector catalogue (``GET /connectors?expand=fields,sources,countries``).
+
+    With ``country_codes`` only those countries are fetched and nothing is pruned;
+    without, connectors Powens no longer lists are removed. ``progress`` is an
+    optional callable receiving ``(done, total)`` while payloads are compared. Sends
+    ``catalogue_refreshed`` after commit; a Powens failure raises a service error and
+    changes nothing.
+    """
+    codes = parse_country_codes(country_codes)
+    with powens_failures():
+        payloads = get_client().list_connectors(
+            country_codes=codes or None, expand=CATALOGUE_EXPAND
+        )
+    result = sync.sync_connectors(payloads, prune=not codes, progress=progress)
+    transaction.on_commit(
+        lambda: signals.catalogue_refreshed.send(Connector, result=result, country_codes=codes)
+    )
+    return result
+
+
+def connectable_connectors(*, request: HttpRequest | None = None) -> QuerySet[Connector]:
+    """Connectors people may add a connection with: not hidden, not restricted, and
+    kept by the host's adapter (``filter_connectors``)."""
+    from ..adapter import get_adapter
+
+    queryset = Connector.objects.filter(hidden=False, restricted=False)
+    return get_adapter(request).filter_connectors(queryset)
+
+
+def search_connectors(
+    query: str = "", *, country: str = "", request: HttpRequest | None = None
+) -> QuerySet[Connector]:
+    """Connectable connectors whose name contains ``query`` (case and accents ignored:
+    "credit" finds "Crédit"), in ``country`` (ISO code) when given, ordered by name.
+
+    A lazy queryset: page it with Django's ``Paginator`` or DRF's pagination.
+    """
+    connectors = connectable_connectors(request=request)
+    query = (query or "").strip()[:100]
+    if query:
+        connectors = connectors.filter(search_name__contains=sync.search_key(query))
+    code = (country or "").strip().upper()[:2]
+    if code:
+        connectors = connectors.filter(countries__code=code)
+    return connectors.order_by("search_name", "uuid")
+
+
+def catalogue_countries(*, request: HttpRequest | None = None) -> list[str]:
+    """The ISO codes of the countries of connectable connectors, sorted."""
+    connectors = connectable_connectors(request=request)
+    return list(
+        ConnectorCountry.objects.filter(connector__in=connectors)
+        .values_list("code", flat=True)
+        .distinct()
+        .order_by("code")
+    )
+
+
+def get_connectable_connector(uuid: str, *, request: HttpRequest | None = None) -> Connector:
+    """The connectable connector ``uuid`` with its sources loaded, or :class:`NotFound`."""
+    connector = (
+        connectable_connectors(request=request)
+        .prefetch_related("sources")
+        .filter(uuid=uuid)
+        .first()
+    )
+    if connector is None:
+        raise NotFound(
+            f"No connectable connector {uuid!r}", message=ConnectorUnavailable.default_message
+        )
+    return connector
+
+
+def relevant_fields(
+    definitions: Iterable[Mapping[str, Any]],
+    *,
+    source: str | None = None,
+    auth_mechanism: str | None = None,
+) -> list[Mapping[str, Any]]:
+    """The ConnectorField definitions that apply to ``source`` and ``auth_mechanism``.
+
+    A field listing ``connector_sources`` (or ``auth_mechanisms``) applies only to those;
+    a field listing none applies everywhere. Entries without a name are dropped.
+    """
+    chosen = []
+    for definition in definitions or []:
+        if not isinstance(definition, Mapping) or not definition.get("name"):
+            continue
+        sources = definition.get("connector_sources") or []
+        mechanisms = definition.get("auth_mechanisms") or []
+        if source and sources and source not in sources:
+            continue
+        if auth_mechanism and mechanisms and auth_mechanism not in mechanisms:
+            continue
+        chosen.append(definition)
+    return chosen
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """How a person can connect a connector.
+
+    ``sources`` are the usable sources, best first; ``source`` the one chosen (the
+    requested one when usable, else the best); ``mechanism`` its login method
+    (``credentials``, ``webauth`` or a value this version cannot run: see
+    ``supported``); ``fields`` the ConnectorField definitions to ask for credentials.
+    """
+
+    connector: Connector
+    sources: list[ConnectorSource] = field(default_factory=list)
+    source: ConnectorSource | None = None
+    mechanism: str = ""
+    fields: list[Mapping[str, Any]] = field(default_factory=list)
+
+    @property
+    def source_name(self) -> str | None:
+        return self.source.name if self.source else None
+
+    @property
+    def choose_source(self) -> bool:
+        """True when the person has a real choice of source."""
+        return len(self.sources) > 1
+
+    @property
+    def supported(self) -> bool:
+        return self.mechanism in SUPPORTED_MECHANISMS
+
+
+def connect_options(connector: Connector, *, source: str | None = None) -> ConnectOptions:
+    """The sources and login method to offer for ``connector``, and the fields to ask
+    when it takes credentials (``source`` picks a source by name when usable)."""
+    sources = sorted(
+        (s for s in connector.sources.all() if s.disabled is None),
+        key=lambda s: (s.priority is None, s.priority or 0, s.powens_id),
+    )
+    chosen = next((s for s in sources if s.name == source), sources[0] if sources else None)
+    mechanism = (chosen.auth_mechanism if chosen else "") or connector.auth_mechanism
+    fields: list[Mapping[str, Any]] = []
+    if mechanism == "credentials":
+        fields = relevant_fields(
+            connector.fields, source=chosen.name if chosen else None, auth_mechanism=mechanism
+        )
+    return ConnectOptions(
+        connector=connector, sources=sources, source=chosen, mechanism=mechanism, fields=fields
+    )
+
+
+def check_connectable(connector: Connector, *, request: HttpRequest | None = None) -> None:
+    """Raise :class:`ConnectorUnavailable` unless people may connect ``connector``
+    (hidden, restricted, or left out by the host's adapter)."""
+    if (
+        not connector.can_connect
+        or not connectable_connectors(request=request).filter(pk=connector.pk).exists()
+    ):
+        raise ConnectorUnavailable(f"Connector {connector.uuid} does not accept new connections")

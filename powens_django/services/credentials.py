@@ -1,0 +1,136 @@
+"""Connections made or repaired with values the person types: credentials, an OTP.
+
+Values go to Powens (JWE-encrypted when ``E2E_ENCRYPTION`` is on) and are kept
+nowhere: not in the database, not in a log line, not in an error report (the
+functions mark them sensitive, and Powens errors leave without the client's frames).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
+
+from ..client import (
+    ActionNeededError,
+    PowensClient,
+    PowensError,
+    WebsiteUnavailableError,
+    WrongPassError,
+)
+from ..conf import powens_settings
+from ..models import Connection, Connector, PowensUser
+from .catalogue import check_connectable
+from .connections import CONNECTION_EXPAND, _fetch, mirror
+from .errors import from_powens
+from .outcomes import Outcome, outcome_for, outcome_for_error
+from .users import AnyUser, client_for, ensure_powens_user
+from .webauth import check_may_link
+
+logger = logging.getLogger("powens_django.services")
+
+#: Powens refusals that are the person's business (an outcome), not a failure.
+_REFUSALS = (WrongPassError, ActionNeededError, WebsiteUnavailableError)
+
+
+def _field_values(values: Mapping[str, Any], client: PowensClient) -> dict[str, str]:
+    cleaned = {str(k): "" if v is None else str(v) for k, v in values.items()}
+    if powens_settings.E2E_ENCRYPTION:
+        return client.encrypt_fields(cleaned)
+    return cleaned
+
+
+@sensitive_variables("values", "fields")
+def add_credentials_connection(
+    user: AnyUser,
+    connector: Connector,
+    values: Mapping[str, Any],
+    *,
+    source: str | None = None,
+    request: HttpRequest | None = None,
+) -> Outcome:
+    """Create a connection from the values a person typed in the connector's form.
+
+    Refused credentials give ``WRONG_CREDENTIALS`` with the bank's message and create
+    nothing; otherwise the outcome follows the new connection's state
+    (``NEEDS_FIELDS`` for an OTP, ``DECOUPLED``...). Raises
+    :class:`~.errors.NotAllowed` when the adapter refuses the user,
+    :class:`~.errors.ConnectorUnavailable` for a connector not offered.
+    """
+    check_may_link(user, request=request)
+    check_connectable(connector, request=request)
+    powens_user = ensure_powens_user(user, request=request)
+    client = client_for(powens_user)
+    try:
+        fields = _field_values(values, client)
+        payload = client.create_connection(
+            fields, connector_uuid=connector.uuid, source=source or None, expand=CONNECTION_EXPAND
+        )
+    except _REFUSALS as error:
+        return outcome_for_error(error.with_traceback(None))
+    except PowensError as error:
+        raise from_powens(error) from None
+    return outcome_for(mirror(powens_user, payload, sources_complete=False))
+
+
+@sensitive_variables("values", "fields")
+def submit_connection_fields(
+    connection: Connection, values: Mapping[str, Any], *, source: str | None = None
+) -> Outcome:
+    """Send the values a connection asked for: an OTP (``additionalInformationNeeded``)
+    or new credentials (``wrongpass``, ``passwordExpired``). Never stored; the outcome
+    follows the new state (a refusal is mirrored as the state Powens now reports)."""
+    return update_connection_refusable(
+        connection, values=values, source=source, refresh_on_refusal=True
+    )
+
+
+#: Powens' name for the step that asks the fields a connection carries.
+submit_additional_information = submit_connection_fields
+
+
+@sensitive_variables("values", "fields")
+def update_connection_refusable(
+    connection: Connection,
+    *,
+    values: Mapping[str, Any] | None = None,
+    source: str | None = None,
+    resume: bool | None = None,
+    background: bool = False,
+    refresh_on_refusal: bool = False,
+) -> Outcome:
+    """``POST`` on a connection on the person's behalf (values, a resume, or the empty
+    update that clears ``SCARequired``). A refusal that is the person's business
+    (wrong credentials, an action at the bank, the bank down) is an outcome; the
+    connection is then refreshed (``refresh_on_refusal``, best effort), so pages stop
+    saying "up to date"."""
+    powens_user = connection.powens_user
+    client = client_for(powens_user)
+    try:
+        fields = _field_values(values, client) if values is not None else None
+        payload = client.update_connection(
+            connection.powens_id,
+            fields,
+            source=source or None,
+            resume=resume,
+            background=background,
+            expand=CONNECTION_EXPAND,
+        )
+    except _REFUSALS as error:
+        if refresh_on_refusal:
+            connection = _refetch_quietly(powens_user, connection)
+        return outcome_for_error(error.with_traceback(None), connection)
+    except PowensError as error:
+        raise from_powens(error) from None
+    return outcome_for(mirror(powens_user, payload, sources_complete=False))
+
+
+def _refetch_quietly(powens_user: PowensUser, connection: Connection) -> Connection:
+    try:
+        return _fetch(powens_user, connection.powens_id)
+    except PowensError as error:
+        logger.info("Could not refresh connection %s: %s", connection.powens_id, error)
+        return connection
