@@ -12,7 +12,6 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, ManagementUtility, call_command
 from django.db import connection as db_connection
 from django.utils import timezone
-from responses import matchers
 
 from powens_django import sync
 from powens_django.management.progress import Progress
@@ -160,7 +159,7 @@ def answer_list(powens_api, token: str, *payloads: dict, **answer) -> None:
     powens_api.add(
         "GET",
         "users/me/connections",
-        match=[matchers.header_matcher({"Authorization": f"Bearer {token}"})],
+        token=token,
         **(answer or {"json": {"connections": list(payloads)}}),
     )
 

@@ -42,12 +42,6 @@ def mirror(user, *payloads: dict) -> None:
     sync.sync_connections(PowensUser.objects.get(user=user), list(payloads))
 
 
-def answer_fetch(powens_api, payload: dict) -> None:
-    path = f"users/me/connections/{payload['id']}"
-    powens_api.add("GET", path, json=payload)
-    powens_api.add("GET", f"{path}/sources", json={"sources": payload["sources"]})
-
-
 # -- what each task does ----------------------------------------------------------------
 
 
@@ -80,7 +74,7 @@ def test_refresh_catalogue_for_some_countries(powens_api):
 
 
 def test_refresh_connection_reads_it_and_returns_its_state(powens_api, alice):
-    answer_fetch(powens_api, connection_payload(7, state="SCARequired"))
+    powens_api.add_connection_fetch(connection_payload(7, state="SCARequired"))
 
     result = tasks.refresh_connection.enqueue(alice.pk, 7)
 
@@ -93,7 +87,7 @@ def test_refresh_connection_reads_it_and_returns_its_state(powens_api, alice):
 
 
 def test_refresh_connection_of_a_healthy_connection_returns_none(powens_api, alice):
-    answer_fetch(powens_api, connection_payload(7, state=None))
+    powens_api.add_connection_fetch(connection_payload(7, state=None))
 
     assert tasks.refresh_connection.enqueue(alice.pk, 7).return_value is None
 
@@ -110,7 +104,7 @@ def test_refresh_connection_of_a_connection_gone_at_powens_returns_deleted(powen
 
 def test_refresh_connection_run_twice_writes_the_same_rows(powens_api, alice):
     payload = connection_payload(7, state="decoupled", sources=2)
-    answer_fetch(powens_api, payload)
+    powens_api.add_connection_fetch(payload)
     tasks.refresh_connection.enqueue(alice.pk, 7)
     first = list(Connection.objects.values_list("powens_id", "state", "raw_hash", "synced_at"))
 
@@ -206,7 +200,7 @@ def _catalogue(powens_api, alice):
 
 
 def _refresh(powens_api, alice):
-    answer_fetch(powens_api, connection_payload(7))
+    powens_api.add_connection_fetch(connection_payload(7))
     return (tasks.refresh_connection, (alice.pk, 7), {}), [
         f"GET users/me/connections/7?{EXPAND}",
         "GET users/me/connections/7/sources?all",

@@ -26,6 +26,7 @@ PASSWORD = "Live-Secret-Pass-42!"
 
 @pytest.fixture
 def alice(django_user_model):
+    """Alice without a Powens account yet (unlike conftest's): the sandbox makes it."""
     return django_user_model.objects.create_user("alice", password="unused")
 
 

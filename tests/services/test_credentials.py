@@ -1,0 +1,185 @@
+"""``add_credentials_connection``: a new connection from credentials typed on the
+site, its outcome following the state or the error Powens answers."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from powens_django import services, sync
+from powens_django.models import Connection, Connector
+
+from ..factories import connection_payload, connector_payload
+from .helpers import ALICE_TOKEN, CREDENTIALS, EXPAND, OTP_FIELD, connection, decrypt
+
+pytestmark = pytest.mark.django_db
+
+
+KIND_BY_STATE = {
+    None: services.CONNECTED,
+    "additionalInformationNeeded": services.NEEDS_FIELDS,
+    "wrongpass": services.WRONG_CREDENTIALS,
+    "decoupled": services.DECOUPLED,
+    "validating": services.VALIDATING,
+    "SCARequired": services.REAUTHENTICATE,
+    "webauthRequired": services.REAUTHENTICATE,
+    "passwordExpired": services.ACTION_NEEDED,
+    "actionNeeded": services.ACTION_NEEDED,
+    "rateLimiting": services.TEMPORARY_ERROR,
+    "websiteUnavailable": services.TEMPORARY_ERROR,
+    "bug": services.TEMPORARY_ERROR,
+    "notSupported": services.NOT_SUPPORTED,
+    "holographicSignatureRequired": services.UNKNOWN_STATE,  # a state Powens adds later
+}
+
+
+def test_a_credentials_connection_posts_the_connector_uuid_and_the_values(powens_api, alice, bank):
+    powens_api.add(
+        "POST", "users/me/connections", json=connection_payload(7, connector_uuid=bank.uuid)
+    )
+
+    outcome = services.add_credentials_connection(alice, bank, CREDENTIALS, source="directaccess")
+
+    assert powens_api.sent() == [f"POST users/me/connections?{EXPAND}"]
+    assert powens_api.body() == {
+        "connector_uuid": bank.uuid,
+        "source": "directaccess",
+        "login": "alice",
+        "password": "hunter2-alice",
+    }
+    assert powens_api.requests[0].headers["Authorization"] == f"Bearer {ALICE_TOKEN}"
+    assert outcome.kind == services.CONNECTED
+    assert outcome.connection == connection(7)
+    assert connection(7).connector == bank
+
+
+@pytest.mark.parametrize(("state", "kind"), KIND_BY_STATE.items(), ids=str)
+def test_the_outcome_of_a_new_connection_follows_its_state(powens_api, alice, bank, state, kind):
+    message = None if state is None else "Message de la banque"
+    fields = [OTP_FIELD] if state in ("additionalInformationNeeded", "wrongpass") else None
+    payload = connection_payload(7, state=state, error_message=message, fields=fields)
+    powens_api.add("POST", "users/me/connections", status=202, json=payload)
+
+    outcome = services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert (outcome.kind, outcome.state, outcome.message) == (kind, state, message)
+    assert outcome.fields == (fields or [])
+    assert connection(7).state == state
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (400, "wrongpass", services.WRONG_CREDENTIALS),
+        (400, "wrongPass", services.WRONG_CREDENTIALS),
+        (403, "actionNeeded", services.ACTION_NEEDED),
+        (400, "passwordExpired", services.ACTION_NEEDED),
+        (503, "websiteUnavailable", services.TEMPORARY_ERROR),
+    ],
+)
+def test_credentials_refused_by_the_bank_give_the_banks_message_and_no_connection(
+    powens_api, alice, bank, status, code, kind
+):
+    powens_api.add(
+        "POST",
+        "users/me/connections",
+        status=status,
+        json={
+            "code": code,
+            "description": "Technical: auth step 3 returned LOGIN_KO",
+            "message": "Identifiant ou mot de passe incorrect.",
+        },
+    )
+
+    outcome = services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert (outcome.kind, outcome.error) == (kind, code)
+    assert outcome.message == "Identifiant ou mot de passe incorrect."
+    assert outcome.connection is None
+    assert "Technical" not in repr(outcome)
+    assert not Connection.objects.exists()
+    assert len(powens_api.sent()) == 1  # never retried: it could create a second connection
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ({"status": 500, "json": {"code": "bug"}}, services.PowensUnavailable),
+        ({"body": requests.ReadTimeout("read timed out")}, services.PowensUnavailable),
+    ],
+    ids=["500", "timeout"],
+)
+def test_a_powens_failure_while_adding_credentials_raises_and_creates_nothing(
+    powens_api, alice, bank, answer, error
+):
+    powens_api.add("POST", "users/me/connections", **answer)
+
+    with pytest.raises(error):
+        services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert len(powens_api.sent()) == 1
+    assert not Connection.objects.exists()
+
+
+@pytest.mark.parametrize("flag", ["hidden", "restricted"])
+def test_credentials_cannot_be_sent_to_a_hidden_or_restricted_connector(powens_api, alice, flag):
+    sync.sync_connectors([connector_payload(2, **{flag: True})])
+
+    with pytest.raises(services.ConnectorUnavailable):
+        services.add_credentials_connection(alice, Connector.objects.get(powens_id=2), CREDENTIALS)
+
+    assert powens_api.sent() == []
+
+
+def test_with_e2e_encryption_values_are_sent_as_jwe_for_powens_key(powens_api, e2e, alice, bank):
+    powens_api.add("POST", "users/me/connections", json=connection_payload(7))
+
+    services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert [line.split("?")[0] for line in powens_api.sent()] == [
+        "GET publickey",
+        "POST users/me/connections",
+    ]
+    body = powens_api.body(1)
+    assert body["connector_uuid"] == bank.uuid
+    for name, plaintext in CREDENTIALS.items():
+        assert body[name].count(".") == 4  # compact JWE: five parts
+        value, header = decrypt(body[name], e2e)
+        assert value == plaintext
+        assert header == {"alg": "RSA-OAEP-256", "enc": "A256GCM", "kid": "powens-e2e-test"}
+    assert b"hunter2-alice" not in powens_api.requests[1].body
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("SCARequired", services.REAUTHENTICATE),
+        ("decoupled", services.DECOUPLED),
+        ("additionalInformationNeeded", services.NEEDS_FIELDS),
+        ("actionNeeded", services.ACTION_NEEDED),
+    ],
+)
+def test_an_error_code_naming_a_state_routes_like_that_state(powens_api, alice, bank, code, kind):
+    powens_api.add("POST", "users/me/connections", status=400, json={"code": code})
+
+    outcome = services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert (outcome.kind, outcome.error) == (kind, code)
+    assert not Connection.objects.exists()
+
+
+@pytest.mark.parametrize("bad_id", [None, "abc", -4], ids=["missing", "text", "negative"])
+def test_a_connection_answer_without_a_usable_id_is_a_malformed_response(
+    powens_api, alice, bank, bad_id
+):
+    payload = connection_payload(7)
+    if bad_id is None:
+        del payload["id"]
+    else:
+        payload["id"] = bad_id
+    powens_api.add("POST", "users/me/connections", json=payload)
+
+    with pytest.raises(services.PowensUnavailable):
+        services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert not Connection.objects.exists()
