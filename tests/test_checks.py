@@ -121,3 +121,21 @@ def test_check_messages_never_contain_the_client_secret():
     assert found
     for message in found:
         assert "client-secret-value" not in f"{message.msg} {message.hint}"
+
+
+class NotAnAdapter:
+    pass
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["no.such.module.Adapter", "tests.test_checks.NotAnAdapter", "", 42],
+    ids=["missing", "not-a-subclass", "empty", "not-a-string"],
+)
+def test_an_adapter_that_cannot_be_used_is_e012(path):
+    [message] = [m for m in messages(**{**VALID, "ADAPTER": path}) if m.id.endswith("E012")]
+    assert "DefaultPowensAdapter" in message.hint
+
+
+def test_a_subclass_of_the_default_adapter_passes():
+    assert ids(**VALID, ADAPTER="powens_django.adapter.DefaultPowensAdapter") == []

@@ -27,3 +27,39 @@ def test_state_descriptions_are_served_in_french():
     with translation.override("fr"):
         assert str(describe_state(None).label) == "À jour"
         assert str(describe_state("someFutureState").label) == "À vérifier"
+
+
+def _msgids(path: Path) -> set[str]:
+    with path.open("rb") as handle:
+        catalogue = read_po(handle, locale="fr")
+    return {m.id if isinstance(m.id, str) else m.id[0] for m in catalogue if m.id}
+
+
+def test_the_french_catalogue_holds_every_message_of_the_code_and_no_stale_one(tmp_path):
+    """makemessages run on a copy of the package finds exactly the committed msgids, so
+    a new string without a French translation fails here (needs GNU gettext)."""
+    import os
+    import shutil
+
+    from django.core.management import call_command
+
+    if shutil.which("xgettext") is None:  # pragma: no cover - CI installs gettext
+        if os.environ.get("CI"):
+            raise AssertionError("GNU gettext (xgettext) is needed: apt-get install gettext")
+        import pytest
+
+        pytest.skip("GNU gettext (xgettext) is not installed")
+    package = LOCALE.parent
+    copy = tmp_path / "powens_django"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("sandbox", "__pycache__", "*.mo"))
+    here = Path.cwd()
+    os.chdir(copy)
+    try:
+        call_command("makemessages", locale=["fr"], no_location=True, verbosity=0)
+    finally:
+        os.chdir(here)
+    extracted = _msgids(copy / "locale" / "fr" / "LC_MESSAGES" / "django.po")
+    committed = _msgids(LOCALE / "fr" / "LC_MESSAGES" / "django.po")
+
+    assert sorted(extracted - committed) == [], "run make messages-update and translate"
+    assert sorted(committed - extracted) == [], "stale messages in the French catalogue"

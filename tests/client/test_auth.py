@@ -53,6 +53,30 @@ def test_init_user_answer_without_token_or_user_id_is_malformed(powens, client):
         client.init_user()
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"auth_token": "tok", "id_user": "abc"},
+        {"auth_token": "tok", "id_user": -3},
+        {"auth_token": "tok", "id_user": True},
+        {"auth_token": 12, "id_user": 5},
+        {"auth_token": "", "id_user": 5},
+    ],
+    ids=["text-id", "negative-id", "bool-id", "number-token", "empty-token"],
+)
+def test_init_user_answer_with_an_unusable_token_or_user_id_is_malformed(powens, client, answer):
+    powens.post(url("auth/init"), json=answer)
+
+    with pytest.raises(MalformedResponseError):
+        client.init_user()
+
+
+def test_init_user_accepts_a_user_id_sent_as_digits(powens, client):
+    powens.post(url("auth/init"), json={"auth_token": "tok", "id_user": "42", "type": "permanent"})
+
+    assert client.init_user() == {"auth_token": "tok", "id_user": 42, "type": "permanent"}
+
+
 def test_create_temporary_code_asks_for_a_single_access_code_with_the_user_token(
     powens, user_client
 ):

@@ -158,6 +158,33 @@ def test_a_connection_answer_that_is_not_an_object_is_malformed(powens, user_cli
         user_client.get_connection(7)
 
 
+@pytest.mark.parametrize(
+    "bad_id",
+    [None, "7", -4, 0, True, 7.5],
+    ids=["missing", "text", "negative", "zero", "bool", "float"],
+)
+@pytest.mark.parametrize(
+    ("method", "path", "call"),
+    [
+        ("POST", "users/me/connections", lambda c: c.create_connection({}, connector_uuid="u")),
+        ("GET", "users/me/connections/7", lambda c: c.get_connection(7)),
+        ("POST", "users/me/connections/7", lambda c: c.update_connection(7)),
+        ("PUT", "users/me/connections/7", lambda c: c.sync_connection(7, psu_requested=False)),
+    ],
+    ids=["create", "get", "update", "sync"],
+)
+def test_a_connection_answer_without_a_usable_id_is_malformed(
+    powens, user_client, method, path, call, bad_id
+):
+    answer = {k: v for k, v in CONNECTION.items() if k != "id"}
+    if bad_id is not None:
+        answer["id"] = bad_id
+    powens.add(method, url(path), json=answer)
+
+    with pytest.raises(MalformedResponseError, match="usable id"):
+        call(user_client)
+
+
 # -- update, sync, delete --------------------------------------------------------------
 
 
