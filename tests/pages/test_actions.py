@@ -15,7 +15,7 @@ from powens_django.states import KNOWN_STATES, Action, actions_for
 from ..factories import connector_payload
 
 MY_BANKS = reverse("powens:connections")
-STATES = sorted(KNOWN_STATES, key=lambda s: s or "") + ["sandboxFutureState"]
+STATES = [*sorted(KNOWN_STATES, key=lambda s: s or ""), "sandboxFutureState"]
 
 
 @pytest.fixture

@@ -60,10 +60,13 @@ def test_no_signal_when_the_creation_is_rolled_back(powens_api, user_factory):
     carol = user_factory("carol")
     powens_api.add("POST", "auth/init", json={"auth_token": "t", "id_user": 77})
 
-    with received(signals.powens_user_created) as calls, pytest.raises(RuntimeError):
+    def work_that_fails() -> None:
         with transaction.atomic():
             services.ensure_powens_user(carol)
             raise RuntimeError("the host's own work failed")
+
+    with received(signals.powens_user_created) as calls, pytest.raises(RuntimeError):
+        work_that_fails()
 
     assert calls == []
 
