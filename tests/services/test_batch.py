@@ -8,28 +8,13 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from powens_django import services, sync
-from powens_django.models import Connection, PowensUser
+from powens_django import services
+from powens_django.models import Connection
 
 from ..factories import connection_payload
+from .helpers import ALICE_TOKEN, BOB_TOKEN, BUG, mirror
 
 pytestmark = pytest.mark.django_db
-
-BUG = {"code": "bug", "description": "Internal error"}
-
-
-@pytest.fixture
-def alice(user_factory):
-    return user_factory("alice", powens_id=501, token="alice-token")
-
-
-@pytest.fixture
-def bob(user_factory):
-    return user_factory("bob", powens_id=502, token="bob-token")
-
-
-def mirror(user, *payloads):
-    sync.sync_connections(PowensUser.objects.get(user=user), list(payloads))
 
 
 def test_a_batch_sync_says_nobody_asked_and_reports_each_connection(powens_api, alice):
@@ -78,9 +63,9 @@ def test_a_batch_refresh_reads_each_connection_and_removes_the_ones_gone(powens_
         (9, services.DELETED),
     ]
     assert [r.headers["Authorization"] for r in powens_api.requests] == [
-        "Bearer alice-token",
-        "Bearer alice-token",
-        "Bearer bob-token",
+        f"Bearer {ALICE_TOKEN}",
+        f"Bearer {ALICE_TOKEN}",
+        f"Bearer {BOB_TOKEN}",
     ]
     assert list(Connection.objects.values_list("powens_id", flat=True)) == [7]
 

@@ -9,13 +9,11 @@ import pytest
 from django.db import transaction
 
 from powens_django import services, signals, sync
-from powens_django.models import Connector, LinkState, PowensUser
+from powens_django.models import LinkState, PowensUser
 
 from ..factories import connection_payload, connector_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-REDIRECT_URI = "https://shop.example/banks/callback/"
 
 
 @contextmanager
@@ -30,20 +28,6 @@ def received(signal):
         yield calls
     finally:
         signal.disconnect(receiver)
-
-
-@pytest.fixture
-def alice(user_factory):
-    return user_factory("alice", powens_id=501, token="alice-token")
-
-
-def started_flow(powens_api, user) -> str:
-    sync.sync_connectors([connector_payload(1)])
-    powens_api.add("GET", "webauth-url", json={"url": "https://bank.example/go"})
-    start = services.start_webauth(
-        user, redirect_uri=REDIRECT_URI, connector=Connector.objects.get(powens_id=1)
-    )
-    return start.state
 
 
 def test_creating_the_powens_user_sends_powens_user_created(powens_api, user_factory):
@@ -108,8 +92,8 @@ def test_forgetting_a_user_powens_deleted_erases_locally_without_calling_powens(
         ("server_error", signals.link_failed, services.FAILED),
     ],
 )
-def test_a_callback_error_sends_cancelled_or_failed(powens_api, alice, error, signal, kind):
-    state = started_flow(powens_api, alice)
+def test_a_callback_error_sends_cancelled_or_failed(started, alice, error, signal, kind):
+    state = started(alice, session_key=None)
 
     with received(signal) as calls:
         outcome = services.finish_callback(
