@@ -141,6 +141,15 @@ def test_sync_connection_puts_a_sync_for_its_owner_and_returns_the_outcome_kind(
     assert powens_api.requests[0].headers["Authorization"] == "Bearer alice-token-7d41c2"
 
 
+def test_a_sync_task_does_not_claim_the_person_is_present_unless_told(powens_api, alice):
+    mirror(alice, connection_payload(7))
+    powens_api.add("PUT", "users/me/connections/7", json=connection_payload(7))
+
+    tasks.sync_connection.enqueue(alice.pk, 7)
+
+    assert powens_api.query()["psu_requested"] == "false"
+
+
 def test_sync_connection_for_another_users_connection_fails_without_calling_powens(
     powens_api, alice, bob
 ):
