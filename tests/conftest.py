@@ -6,7 +6,40 @@ from typing import Any
 import pytest
 import responses
 
+from powens_django.testing import live_requests
+
 from .powens_api import PowensApi
+
+# The sandbox as Powens over live_server (``powens_sandbox``), as host projects get it.
+pytest_plugins = ["powens_django.testing.pytest_plugin"]
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Mark ``live`` every test served by a live server (``make test-fast`` leaves them
+    out, with the ``e2e`` browser tests)."""
+    from django.test import LiveServerTestCase
+
+    for item in items:
+        cls = getattr(item, "cls", None)
+        if "live_server" in getattr(item, "fixturenames", ()) or (
+            isinstance(cls, type) and issubclass(cls, LiveServerTestCase)
+        ):
+            item.add_marker(pytest.mark.live)
+
+
+@pytest.fixture(autouse=True)
+def _live_requests_end_with_the_test(request: Any) -> Iterator[None]:
+    """Wait, before a live-server test's database teardown, for the requests the
+    server is still answering: a response reaches the test before the server thread
+    has run ``request_finished`` (which uses the database), and without this wait that
+    work would run after the test had lost its database access."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    live_requests.start()
+    yield
+    assert live_requests.wait(), "live-server requests still running 10 s after the test"
 
 
 @pytest.fixture
@@ -45,7 +78,3 @@ def user_factory(db: Any) -> Any:
         return user
 
     return make
-
-
-# The sandbox as Powens over live_server, as host projects get it (powens_django.testing).
-from powens_django.testing import powens_sandbox  # noqa: E402,F401

@@ -1,18 +1,27 @@
 """Test helpers for projects using powens-django (and for this package's own tests).
 
-Use the sandbox as Powens in a pytest-django suite::
+Importing this package never imports pytest: the helpers work under Django's own test
+runner as well as under pytest.
+
+Under pytest (pytest-django), load the plugin and use the ``powens_sandbox`` fixture::
 
     # conftest.py
-    pytest_plugins = ["powens_django.testing"]
+    pytest_plugins = ["powens_django.testing.pytest_plugin"]
 
     def test_linking(powens_sandbox, client):
         ...  # the app's client now talks to the sandbox over real HTTP
 
-``powens_sandbox`` needs ``powens_django.sandbox`` in ``INSTALLED_APPS`` and its URLs
-mounted at ``/sandbox/2.0/`` in the test URLconf. Outside pytest, call
-:func:`use_sandbox` with Django's ``override_settings`` or pytest-django's
-``settings``. :func:`webhook_signature_headers` signs a webhook body the way Powens
-does, for tests of code that receives webhooks.
+(``pytest_plugins = ["powens_django.testing"]`` works too: the fixture is then
+imported from the plugin module when pytest looks for it.)
+
+Under Django's test runner, mix :class:`SandboxLiveServerMixin` into a
+``LiveServerTestCase`` or ``StaticLiveServerTestCase``.
+
+Both need ``powens_django.sandbox`` in ``INSTALLED_APPS`` and its URLs mounted at
+``/sandbox/2.0/`` (:data:`SANDBOX_PATH`) in the test URLconf. Elsewhere,
+:func:`use_sandbox` does the same set-up on pytest-django's ``settings`` fixture, and
+:func:`webhook_signature_headers` signs a webhook body the way Powens does, for tests
+of code that receives webhooks.
 """
 
 from __future__ import annotations
@@ -23,10 +32,32 @@ import hashlib
 import hmac
 from typing import Any
 
-import pytest
+from .live import LiveRequests, live_requests
+from .mixins import SandboxLiveServerMixin
+
+__all__ = [
+    "SANDBOX_PATH",
+    "LiveRequests",
+    "SandboxLiveServerMixin",
+    "live_requests",
+    "load_sandbox_catalogue",
+    "sandbox_overrides",
+    "sandbox_powens_settings",
+    "use_sandbox",
+    "webhook_signature_headers",
+]
 
 #: Where the sandbox is mounted, relative to the site's root.
 SANDBOX_PATH = "/sandbox/2.0/"
+
+#: ``POWENS_SANDBOX`` keys set for tests: webhooks before the triggering answer
+#: returns and no artificial waits, so tests can assert at once.
+SANDBOX_TEST_SETTINGS: dict[str, Any] = {
+    "WEBHOOK_DELIVERY": "immediate",
+    "SYNC_COOLDOWN": 0,
+    "BACKGROUND_DELAY": 0,
+    "RESUME_DELAY": 0,
+}
 
 
 def sandbox_powens_settings(base: dict[str, Any], server_url: str) -> dict[str, Any]:
@@ -43,6 +74,30 @@ def sandbox_powens_settings(base: dict[str, Any], server_url: str) -> dict[str, 
     }
 
 
+def sandbox_overrides(server_url: str) -> dict[str, Any]:
+    """The settings (``POWENS`` and ``POWENS_SANDBOX``) that make the sandbox served at
+    ``server_url`` the app's Powens, built on the current settings: ready for
+    ``override_settings(**sandbox_overrides(url))``."""
+    from django.conf import settings
+
+    return {
+        "POWENS": sandbox_powens_settings(getattr(settings, "POWENS", {}), server_url),
+        "POWENS_SANDBOX": {**getattr(settings, "POWENS_SANDBOX", {}), **SANDBOX_TEST_SETTINGS},
+    }
+
+
+def load_sandbox_catalogue() -> None:
+    """Load the sandbox's shipped catalogue and mirror it into the app over HTTP.
+
+    The app must already point at a running sandbox (:func:`sandbox_overrides`).
+    """
+    from .. import services
+    from ..sandbox.catalogue import load_catalogue
+
+    load_catalogue()
+    services.refresh_catalogue()
+
+
 def use_sandbox(settings: Any, server_url: str, *, catalogue: bool = True) -> None:
     """Point the app at the sandbox served at ``server_url`` and, with ``catalogue``,
     load the sandbox's shipped catalogue and mirror it locally.
@@ -50,35 +105,10 @@ def use_sandbox(settings: Any, server_url: str, *, catalogue: bool = True) -> No
     ``settings`` is pytest-django's ``settings`` fixture (or any object whose
     attribute assignment changes Django settings and sends ``setting_changed``).
     """
-    from django.conf import settings as django_settings
-
-    settings.POWENS = sandbox_powens_settings(getattr(django_settings, "POWENS", {}), server_url)
-    settings.POWENS_SANDBOX = {
-        **getattr(django_settings, "POWENS_SANDBOX", {}),
-        # Webhooks before the triggering answer returns, no artificial waits: tests
-        # can assert at once.
-        "WEBHOOK_DELIVERY": "immediate",
-        "SYNC_COOLDOWN": 0,
-        "BACKGROUND_DELAY": 0,
-        "RESUME_DELAY": 0,
-    }
+    for name, value in sandbox_overrides(server_url).items():
+        setattr(settings, name, value)
     if catalogue:
-        from . import services
-        from .sandbox.catalogue import load_catalogue
-
-        load_catalogue()
-        services.refresh_catalogue()
-
-
-@pytest.fixture
-def powens_sandbox(live_server: Any, settings: Any) -> Any:
-    """The sandbox over ``live_server`` as Powens, its catalogue loaded and mirrored.
-
-    Returns the live server (``.url``). Scenarios are chosen by the login typed
-    (``otp``, ``wrongpass``, ``decoupled``, ``sca``...): see docs/sandbox.md.
-    """
-    use_sandbox(settings, live_server.url)
-    return live_server
+        load_sandbox_catalogue()
 
 
 def webhook_signature_headers(
@@ -101,3 +131,18 @@ def webhook_signature_headers(
     message = f"{method.upper()}.{path}.{stamp}.".encode() + raw
     digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
     return {"BI-Signature": base64.b64encode(digest).decode("ascii"), "BI-Signature-Date": stamp}
+
+
+def __getattr__(name: str) -> Any:
+    # ``pytest_plugins = ["powens_django.testing"]`` (the first documented spelling):
+    # pytest looks the fixture up on this module, and only then is the pytest plugin
+    # (and pytest) imported.
+    if name == "powens_sandbox":
+        from .pytest_plugin import powens_sandbox
+
+        return powens_sandbox
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "powens_sandbox"])
