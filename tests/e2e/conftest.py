@@ -17,8 +17,6 @@ from typing import Any
 
 import pytest
 
-from powens_django.testing import use_sandbox
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -92,11 +90,10 @@ def driver(_chromium_present: None, request: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def sandbox(live_server: Any, settings: Any) -> Any:
-    """Powens is the sandbox at ``{live_server}/sandbox/2.0/``, its catalogue mirrored
-    (the same set-up host projects get from ``powens_django.testing``)."""
-    use_sandbox(settings, live_server.url)
-    return live_server
+def sandbox(powens_sandbox: Any) -> Any:
+    """Powens is the sandbox at ``{live_server}/sandbox/2.0/``, its catalogue mirrored:
+    ``powens_sandbox`` from ``powens_django.testing``, as host projects get it."""
+    return powens_sandbox
 
 
 @pytest.fixture

@@ -11,18 +11,16 @@ import requests
 from django.urls import reverse
 
 from powens_django.models import Connection, Connector
-from powens_django.testing import use_sandbox
 from tests.sandbox.conftest import sandbox_settings  # noqa: F401 (fixture)
 
 PASSWORD = "Sup3r-Secret-Pass!"
 
 
 @pytest.fixture
-def sandbox(live_server: Any, settings: Any) -> Any:
-    """Powens is the sandbox at ``{live_server}/sandbox/2.0/``, its catalogue mirrored
-    (the same set-up host projects get from ``powens_django.testing``)."""
-    use_sandbox(settings, live_server.url)
-    return live_server
+def sandbox(powens_sandbox: Any) -> Any:
+    """Powens is the sandbox at ``{live_server}/sandbox/2.0/``, its catalogue mirrored:
+    ``powens_sandbox`` from ``powens_django.testing``, as host projects get it."""
+    return powens_sandbox
 
 
 @pytest.fixture
