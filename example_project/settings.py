@@ -7,6 +7,7 @@ only: with ``DEBUG`` off, ``SECRET_KEY`` and the token encryption key must be gi
 
 from pathlib import Path
 
+import django
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -32,7 +33,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "django_tasks",
+    # The tasks backport, on Django 5.2 only: Django 6 ships django.tasks.
+    *(["django_tasks"] if django.VERSION < (6, 0) else []),
     "powens_django",
     "powens_django.sandbox",
     "example_project.demo",
@@ -107,9 +109,11 @@ POWENS = {
     "E2E_ENCRYPTION": env.bool("POWENS_E2E_ENCRYPTION", default=False),
 }
 
-# Django's tasks framework (the django-tasks backport on 5.2): run tasks inline here;
-# a production site picks a database or Redis backend and runs workers.
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Django's tasks framework (django.tasks on Django 6, the django-tasks backport on 5.2):
+# run tasks inline here; a production site picks a database or Redis backend and runs
+# workers.
+tasks_framework = "django.tasks" if django.VERSION >= (6, 0) else "django_tasks"
+TASKS = {"default": {"BACKEND": f"{tasks_framework}.backends.immediate.ImmediateBackend"}}
 
 LOGGING = {
     "version": 1,
