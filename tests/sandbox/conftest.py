@@ -296,10 +296,28 @@ def sandbox_settings(settings: Any) -> Any:
 @pytest.fixture(scope="session")
 def schema() -> Any:
     """``schema("connections.yml", "Connection", data)`` validates against Powens'
-    OpenAPI files (skips when they are not beside the repository)."""
-    if not openapi.openapi_dir().is_dir():
-        pytest.skip(f"Powens' OpenAPI files not found in {openapi.openapi_dir()}")
+    OpenAPI files. Without them the tests using it skip, with one reason, unless
+    ``$POWENS_OPENAPI_DIR`` names them: then they fail."""
+    reason = openapi.missing()
+    if reason and openapi.required():
+        pytest.fail(f"{reason}, named by $POWENS_OPENAPI_DIR", pytrace=False)
+    if reason:
+        pytest.skip(f"{reason}: {OPENAPI_HINT}")
     return openapi.validate
+
+
+OPENAPI_HINT = "set $POWENS_OPENAPI_DIR to run the contract tests"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    """Report every contract test skipped for want of the OpenAPI files at one place,
+    so the summary says it once (pytest reports a fixture's skip at each test)."""
+    outcome = yield
+    report = outcome.get_result()
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and OPENAPI_HINT in str(longrepr[2]):
+        report.longrepr = (openapi.__file__, 1, longrepr[2])
 
 
 @pytest.fixture(scope="session")

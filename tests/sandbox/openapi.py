@@ -1,8 +1,11 @@
 """Validate sandbox answers against Powens' own OpenAPI files.
 
 The files are read from ``$POWENS_OPENAPI_DIR`` or from ``shared/powens-api/openapi``
-beside the repository. They mix OpenAPI 3.0 and 3.1 idioms, so they are normalised to
-JSON Schema 2020-12 before use:
+beside the repository. Where the variable is set (CI sets it) the files are required:
+the contract tests fail without them instead of skipping.
+
+They mix OpenAPI 3.0 and 3.1 idioms, so they are normalised to JSON Schema 2020-12
+before use:
 
 - ``nullable: true`` and YAML's ``type: null`` become a ``"null"`` type;
 - an ``enum`` on a type that admits null also admits null (``ConnectionState``'s
@@ -38,6 +41,19 @@ def openapi_dir() -> Path:
     if configured:
         return Path(configured)
     return ROOT.parent / "shared" / "powens-api" / "openapi"
+
+
+def required() -> bool:
+    """Whether the files were named (``$POWENS_OPENAPI_DIR``), so must be there."""
+    return bool(os.environ.get("POWENS_OPENAPI_DIR"))
+
+
+def missing() -> str | None:
+    """Why the files cannot be used, or None when they can."""
+    directory = openapi_dir()
+    if not any(directory.glob("*.yml")):
+        return f"Powens' OpenAPI files (*.yml) not found in {directory}"
+    return None
 
 
 def _types(value: Any) -> list[Any]:
