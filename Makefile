@@ -7,13 +7,15 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint messages wheel clean help
+.PHONY: demo test test-fast nox lint messages wheel clean help
 
 help:
-	@echo "make demo   - run the example site with the Powens sandbox on http://127.0.0.1:$(PORT)"
-	@echo "make test   - run the whole test suite (DATABASE_URL selects the database)"
-	@echo "make lint   - ruff and mypy"
-	@echo "make wheel  - build the wheel and sdist into dist/"
+	@echo "make demo      - run the example site with the Powens sandbox on http://127.0.0.1:$(PORT)"
+	@echo "make test      - run the whole test suite (DATABASE_URL selects the database)"
+	@echo "make test-fast - the suite without live-server, browser and slow tests (edit-test loop)"
+	@echo "make nox       - the Django/Python matrix (noxfile.py; NOX_ARGS='-s django-6.0')"
+	@echo "make lint      - ruff and mypy"
+	@echo "make wheel     - build the wheel and sdist into dist/"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +39,14 @@ demo: $(STAMP) messages
 test: $(STAMP) messages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# `live` marks every test served by a live server (tests/conftest.py marks live_server's
+# users), `e2e` the browser tests, `slow` the wheel build and the demo site.
+test-fast: $(STAMP) messages
+	$(PY) -m pytest -m "not live and not e2e and not slow" $(PYTEST_ARGS)
+
+nox: $(STAMP)
+	$(VENV)/bin/nox $(NOX_ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -46,6 +56,6 @@ wheel: $(STAMP)
 	$(PY) -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .nox dist build .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
 	find powens_django/locale -name '*.mo' -delete

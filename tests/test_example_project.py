@@ -12,7 +12,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.slow
+# The demo site is served by `manage.py runserver`: a live server, like live_server.
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 
 def free_port() -> int:
