@@ -7,13 +7,14 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast nox lint messages wheel clean help
+.PHONY: demo test test-fast nox lint messages messages-update wheel clean help
 
 help:
 	@echo "make demo      - run the example site with the Powens sandbox on http://127.0.0.1:$(PORT)"
 	@echo "make test      - run the whole test suite (DATABASE_URL selects the database)"
 	@echo "make test-fast - the suite without live-server, browser and slow tests (edit-test loop)"
 	@echo "make nox       - the Django/Python matrix (noxfile.py; NOX_ARGS='-s django-6.0')"
+	@echo "make messages-update - add new messages to the translation catalogues (gettext)"
 	@echo "make lint      - ruff and mypy"
 	@echo "make wheel     - build the wheel and sdist into dist/"
 
@@ -28,6 +29,12 @@ $(STAMP): pyproject.toml | $(PY)
 
 messages: $(STAMP)
 	@$(PY) hatch_build.py
+
+# Add new messages of the code to the catalogues (needs GNU gettext), then translate
+# them in powens_django/locale/*/LC_MESSAGES/django.po (CONTRIBUTING.md).
+messages-update: $(STAMP)
+	cd powens_django && ../$(VENV)/bin/django-admin makemessages --all --no-location --no-obsolete \
+		--ignore 'sandbox/*' --settings=tests.settings --pythonpath=..
 
 # The sandbox is served by the demo server itself, so the app's catalogue is mirrored
 # (over HTTP) by a helper started beside it, once the server answers.

@@ -8,7 +8,15 @@ import json
 
 import pytest
 from django.db import transaction
-from django_tasks import TaskResultStatus, default_task_backend
+
+try:  # Django >= 6.0
+    from django.tasks import TaskResultStatus, default_task_backend
+
+    DUMMY_BACKEND = "django.tasks.backends.dummy.DummyBackend"
+except ImportError:  # Django 5.2: the backport
+    from django_tasks import TaskResultStatus, default_task_backend
+
+    DUMMY_BACKEND = "django_tasks.backends.dummy.DummyBackend"
 
 from powens_django import sync, tasks
 from powens_django.models import Connection, PowensUser
@@ -33,7 +41,7 @@ def bob(user_factory):
 @pytest.fixture
 def queue(settings):
     """A task backend that only records what is enqueued (a worker fleet, later)."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    settings.TASKS = {"default": {"BACKEND": DUMMY_BACKEND}}
     yield default_task_backend.results
     default_task_backend.clear()
 
