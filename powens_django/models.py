@@ -129,6 +129,9 @@ class PowensUser(models.Model):
     # Set by the request creating the Powens user, so a concurrent one waits for it
     # instead of creating a second Powens user (see services.ensure_powens_user).
     init_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set while a request creates a connection for this user, so a double submit (or a
+    # second tab) is refused instead of creating a second connection at Powens.
+    link_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
