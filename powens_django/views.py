@@ -18,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -67,6 +68,20 @@ def _failure(request: HttpRequest, error: services.ServiceError) -> HttpResponse
     logger.warning("%s for user pk=%s: %s", error.code, request.user.pk, error.detail or error.code)
     text = get_adapter(request).error_message(error)
     return render(request, T + "powens_error.html", {"text": text}, status=error.http_status)
+
+
+def _back(
+    request: HttpRequest, error: services.ServiceError, fallback: str, *args: Any
+) -> HttpResponse:
+    """Return to the page the person acted from (a safe ``next``, else ``fallback``)
+    with the error in plain words, instead of an error page at a POST URL."""
+    if isinstance(error, services.NotFound):
+        raise Http404(error.detail)
+    logger.warning("%s for user pk=%s: %s", error.code, request.user.pk, error.detail or error.code)
+    level = messages.INFO if error.transient else messages.ERROR
+    messages.add_message(request, level, get_adapter(request).error_message(error))
+    target = _safe_next(request, request.POST.get("next")) or reverse(fallback, args=args)
+    return HttpResponseRedirect(target)
 
 
 def _route(request: HttpRequest, outcome: services.Outcome, *, next_url: str = "") -> HttpResponse:
@@ -194,6 +209,8 @@ def _start_webauth(
         messages.error(request, get_adapter(request).error_message(error))
         return redirect("powens:picker")
     except services.ServiceError as error:
+        if connection is not None and not isinstance(error, services.NotAllowed):
+            return _back(request, error, "powens:connection", connection.powens_id)
         return _failure(request, error)
     return HttpResponseRedirect(start.url)
 
@@ -206,6 +223,7 @@ def _credentials(
     context: dict[str, Any],
 ) -> HttpResponse:
     bank_message: str | Promise | None = None
+    problem: str | Promise | None = None
     if request.method == "POST":
         form = ConnectorFieldsForm(options.fields, request.POST)
         if form.is_valid():
@@ -217,12 +235,14 @@ def _credentials(
             except services.ServiceError as error:
                 if isinstance(error, services.NotAllowed | services.ConnectorUnavailable):
                     return _failure(request, error)
-                logger.warning("Adding a connection failed: %s", error.detail)
-                bank_message = get_adapter(request).error_message(error)
+                logger.warning("Adding a connection failed: %s", error.detail or error.code)
+                problem = get_adapter(request).error_message(error)
             else:
                 if outcome.connection is not None or outcome.ok:
                     return _route(request, outcome, next_url=context["next_url"])
-                bank_message = outcome.text
+                # The bank's own words when it gave some, else ours.
+                bank_message = outcome.message
+                problem = None if outcome.message else outcome.text
             # Ask again, keeping what was typed except secrets (never re-rendered).
             form = ConnectorFieldsForm(options.fields, initial=form.public_values())
     else:
@@ -230,7 +250,7 @@ def _credentials(
     return render(
         request,
         T + "connect_credentials.html",
-        {**context, "form": form, "bank_message": bank_message},
+        {**context, "form": form, "bank_message": bank_message, "problem": problem},
     )
 
 
@@ -269,7 +289,7 @@ def refresh_all(request: HttpRequest) -> HttpResponse:
     try:
         services.fetch_connections(request.user)
     except services.ServiceError as error:
-        return _failure(request, error)
+        return _back(request, error, "powens:connections")
     messages.success(request, _("Your bank connections are up to date."))
     return redirect("powens:connections")
 
@@ -293,14 +313,12 @@ def connection_sync(request: HttpRequest, powens_id: int) -> HttpResponse:
     connection = _user_connection(request, powens_id)
     try:
         outcome = services.sync_now(connection)
-    except services.SyncInProgress as error:
-        messages.info(request, get_adapter(request).error_message(error))
-        return redirect("powens:connection", powens_id=powens_id)
     except services.ServiceError as error:
-        return _failure(request, error)
+        return _back(request, error, "powens:connection", powens_id)
     if outcome.ok:
         messages.success(request, _("Synchronized."))
-        return redirect("powens:connection", powens_id=powens_id)
+        next_url = _safe_next(request, request.POST.get("next"))
+        return HttpResponseRedirect(next_url or reverse("powens:connection", args=[powens_id]))
     return _route(request, outcome)
 
 
@@ -325,6 +343,7 @@ def connection_fields(request: HttpRequest, powens_id: int) -> HttpResponse:
     if not asked.fields:
         return redirect("powens:connection", powens_id=powens_id)
     bank_message: str | Promise | None = connection.error_message
+    problem: str | Promise | None = None
     if request.method == "POST":
         form = ConnectorFieldsForm(asked.fields, request.POST)
         if form.is_valid():
@@ -332,13 +351,19 @@ def connection_fields(request: HttpRequest, powens_id: int) -> HttpResponse:
             try:
                 outcome = services.submit_connection_fields(connection, values)
             except services.ServiceError as error:
-                return _failure(request, error)
-            if outcome.kind not in (OutcomeKind.NEEDS_FIELDS, OutcomeKind.WRONG_CREDENTIALS):
-                return _route(request, outcome)
-            # Still asked: show the bank's words and what it asks now, values cleared.
-            connection = outcome.connection or connection
-            form = ConnectorFieldsForm(outcome.fields or asked.fields)
-            bank_message = outcome.text
+                if isinstance(error, services.NotFound):
+                    raise Http404(error.detail) from None
+                logger.warning("Sending fields failed: %s", error.detail or error.code)
+                problem = get_adapter(request).error_message(error)
+                form = ConnectorFieldsForm(asked.fields)
+            else:
+                if outcome.kind not in (OutcomeKind.NEEDS_FIELDS, OutcomeKind.WRONG_CREDENTIALS):
+                    return _route(request, outcome)
+                # Still asked: the bank's words and what it asks now, values cleared.
+                connection = outcome.connection or connection
+                form = ConnectorFieldsForm(outcome.fields or asked.fields)
+                bank_message = outcome.message
+                problem = None if outcome.message else outcome.text
     else:
         form = ConnectorFieldsForm(asked.fields)
     return render(
@@ -350,6 +375,7 @@ def connection_fields(request: HttpRequest, powens_id: int) -> HttpResponse:
             "asked": asked,
             "info": connection.state_info,
             "bank_message": bank_message,
+            "problem": problem,
         },
     )
 
@@ -402,7 +428,7 @@ def source_toggle(request: HttpRequest, powens_id: int, source_id: int) -> HttpR
     try:
         services.set_source_enabled(source, enable)
     except services.ServiceError as error:
-        return _failure(request, error)
+        return _back(request, error, "powens:connection", powens_id)
     if enable:
         messages.success(request, _("The source %(name)s is enabled.") % {"name": source.name})
     else:
@@ -420,7 +446,7 @@ def connection_delete(request: HttpRequest, powens_id: int) -> HttpResponse:
         try:
             services.delete_connection(connection)
         except services.ServiceError as error:
-            return _failure(request, error)
+            return _back(request, error, "powens:connection", powens_id)
         messages.success(
             request, _("%(bank)s was disconnected and its data deleted.") % {"bank": name}
         )

@@ -32,7 +32,7 @@ from powens_django.services.errors import NothingToRepair, from_powens, powens_f
         (MalformedResponseError("not JSON"), "powens_unavailable", 503),
         (RateLimitedError("slow down", status=429, retry_after=12), "rate_limited", 503),
         (ConflictError("locked", code="connectionLocked", status=409), "sync_in_progress", 409),
-        (AuthenticationError("bad token", code="forbidden", status=401), "powens_refused", 502),
+        (AuthenticationError("bad token", code="forbidden", status=401), "access_refused", 502),
         (InvalidValueError("bad", code="invalidValue", status=400), "powens_refused", 502),
         (NotFoundError("gone", code="notFound", status=404), "powens_refused", 502),
         (ActionNeededError("act", code="actionNeeded", status=400), "powens_refused", 502),

@@ -20,7 +20,7 @@ The contract:
   which connectors to offer and how the Powens user is made.
 
 Modules: :mod:`.users`, :mod:`.catalogue`, :mod:`.connections`, :mod:`.webauth`,
-:mod:`.credentials`, :mod:`.batch`, :mod:`.outcomes`, :mod:`.errors`.
+:mod:`.credentials`, :mod:`.reconcile`, :mod:`.batch`, :mod:`.outcomes`, :mod:`.errors`.
 """
 
 from ..states import Action, OutcomeKind
@@ -74,10 +74,12 @@ from .errors import (
     AccountCreationPending,
     ConnectorUnavailable,
     InvalidCallback,
+    LinkInProgress,
     NoPowensAccount,
     NotAllowed,
     NotFound,
     NothingToRepair,
+    PowensAccessRefused,
     PowensRateLimited,
     PowensRefused,
     PowensUnavailable,
@@ -144,6 +146,7 @@ __all__ = [
     "ConnectorUnavailable",
     "FieldsRequest",
     "InvalidCallback",
+    "LinkInProgress",
     "LinkOutcome",
     "LogRow",
     "NoPowensAccount",
@@ -152,6 +155,7 @@ __all__ = [
     "NothingToRepair",
     "Outcome",
     "OutcomeKind",
+    "PowensAccessRefused",
     "PowensRateLimited",
     "PowensRefused",
     "PowensUnavailable",

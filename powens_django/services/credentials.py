@@ -27,6 +27,7 @@ from .catalogue import check_connectable
 from .connections import CONNECTION_EXPAND, _fetch, mirror
 from .errors import from_powens
 from .outcomes import Outcome, outcome_for, outcome_for_error
+from .reconcile import adopt_after_uncertain_create, link_guard
 from .users import AnyUser, client_for, ensure_powens_user
 from .webauth import check_may_link
 
@@ -58,22 +59,42 @@ def add_credentials_connection(
     nothing; otherwise the outcome follows the new connection's state
     (``NEEDS_FIELDS`` for an OTP, ``DECOUPLED``...). Raises
     :class:`~.errors.NotAllowed` when the adapter refuses the user,
-    :class:`~.errors.ConnectorUnavailable` for a connector not offered.
+    :class:`~.errors.ConnectorUnavailable` for a connector not offered,
+    :class:`~.errors.LinkInProgress` while another create of this user runs.
+
+    When Powens' answer is lost (a timeout, a 5xx, a garbled answer) the connection
+    may exist anyway: the user's connections are listed and the new one adopted, so
+    the outcome is the connection's; only when Powens has none is the failure raised.
     """
     check_may_link(user, request=request)
     check_connectable(connector, request=request)
     powens_user = ensure_powens_user(user, request=request)
     client = client_for(powens_user)
-    try:
-        fields = _field_values(values, client)
-        payload = client.create_connection(
-            fields, connector_uuid=connector.uuid, source=source or None, expand=CONNECTION_EXPAND
+    with link_guard(powens_user):
+        try:
+            fields = _field_values(values, client)
+            payload = client.create_connection(
+                fields,
+                connector_uuid=connector.uuid,
+                source=source or None,
+                expand=CONNECTION_EXPAND,
+            )
+        except _REFUSALS as error:
+            return outcome_for_error(error.with_traceback(None))
+        except PowensError as error:
+            failure = from_powens(error)
+            if not error.transient:
+                raise failure from None
+        else:
+            return outcome_for(mirror(powens_user, payload, sources_complete=False))
+        # The request may have reached Powens (a timeout, a 5xx, a garbled answer):
+        # adopt what it made rather than invite a second connection.
+        adopted = adopt_after_uncertain_create(
+            powens_user, connector_uuid=connector.uuid, cause=failure
         )
-    except _REFUSALS as error:
-        return outcome_for_error(error.with_traceback(None))
-    except PowensError as error:
-        raise from_powens(error) from None
-    return outcome_for(mirror(powens_user, payload, sources_complete=False))
+    if adopted is None:
+        raise failure
+    return outcome_for(adopted)
 
 
 @sensitive_variables("values", "fields")

@@ -20,6 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from ..client import (
+    AuthenticationError,
     ConflictError,
     InvalidValueError,
     PowensError,
@@ -85,6 +86,8 @@ class InvalidCallback(ServiceError):
     default_message = _(
         "This link has expired or was already used. Start again from your list of banks."
     )
+    #: Why the state was refused ("unknown", "expired", "already used"...), for logs.
+    reason: str | None = None
 
 
 class ConnectorUnavailable(ServiceError):
@@ -107,7 +110,23 @@ class SyncInProgress(ServiceError):
     """Powens is busy with this connection (a synchronization is running)."""
 
     code = "sync_in_progress"
-    default_message = _("A synchronization is already running. Try again in a moment.")
+    default_message = _(
+        "Your bank was synchronized moments ago, or is being synchronized now. Try again "
+        "in a few minutes."
+    )
+    transient = True
+    http_status = 409
+
+
+class LinkInProgress(ServiceError):
+    """Another request of this user is creating a connection right now (a double
+    submit, a second tab): waiting for it avoids a second connection at Powens."""
+
+    code = "link_in_progress"
+    default_message = _(
+        "A connection to your bank is already being made. Wait a moment, then check "
+        "your list of banks."
+    )
     transient = True
     http_status = 409
 
@@ -159,6 +178,18 @@ class PowensUnavailable(ServiceError):
     http_status = 503
 
 
+class PowensAccessRefused(ServiceError):
+    """Powens refused our credentials or the user's token (revoked, expired): trying
+    again will not help; the site's team must look (the details are in the log)."""
+
+    code = "access_refused"
+    default_message = _(
+        "Our banking partner refused our access. Please contact us: your bank details "
+        "are safe and nothing was changed."
+    )
+    http_status = 502
+
+
 class PowensRefused(ServiceError):
     """Powens refused the request for a reason trying again will not fix (our
     credentials, a parameter); the details are in the log."""
@@ -186,6 +217,8 @@ def from_powens(
         cls = conflict
     elif error.transient:
         cls = PowensUnavailable
+    elif isinstance(error, AuthenticationError):
+        cls = PowensAccessRefused
     else:
         cls = PowensRefused
     return cls(str(error), powens_error=error, retry_after=retry_after)

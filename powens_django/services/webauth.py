@@ -24,8 +24,15 @@ from .. import signals
 from ..conf import powens_settings
 from ..models import Connection, Connector, LinkState
 from .catalogue import check_connectable
-from .connections import fetch_connection
-from .errors import InvalidCallback, NotAllowed, NotFound, NothingToRepair, powens_failures
+from .connections import fetch_connection, fetch_connections
+from .errors import (
+    InvalidCallback,
+    NotAllowed,
+    NotFound,
+    NothingToRepair,
+    ServiceError,
+    powens_failures,
+)
 from .outcomes import CANCELLED, DELETED, FAILED, Outcome
 from .users import AnyUser, client_for, ensure_powens_user
 
@@ -161,7 +168,9 @@ def consume_state(user: AnyUser, state: str | None, *, session_key: str | None =
         reason = "already used"
     if reason or record is None:
         logger.warning("Refused a Powens callback: %s state (user pk=%s)", reason, user.pk)
-        raise InvalidCallback(f"The callback's state is {reason}.")
+        error = InvalidCallback(f"The callback's state is {reason}.")
+        error.reason = reason
+        raise error
     return record
 
 
@@ -199,7 +208,14 @@ def finish_callback(
     ids = [] if error else _callback_ids(params)
     if not error and not ids:
         raise InvalidCallback("The callback names no connection.")
-    record = consume_state(user, params.get("state"), session_key=session_key)
+    try:
+        record = consume_state(user, params.get("state"), session_key=session_key)
+    except InvalidCallback as invalid:
+        if not error and getattr(invalid, "reason", None) == "expired":
+            # The person took too long at the bank, but the bank may have linked the
+            # account: adopt what Powens holds, so it shows on My banks.
+            _reconcile_quietly(user)
+        raise
     if error:
         return _failed_link(
             user, record, error[:100], (params.get("error_description") or "")[:500]
@@ -219,6 +235,15 @@ def finish_callback(
             raise InvalidCallback("The callback names a connection this user does not have.")
     assert outcome is not None
     return dataclasses.replace(outcome, next_url=record.next_url, connection_ids=tuple(ids))
+
+
+def _reconcile_quietly(user: AnyUser) -> None:
+    try:
+        fetch_connections(user)
+    except ServiceError as error:
+        logger.info(
+            "Could not reconcile user pk=%s after an expired callback: %s", user.pk, error.code
+        )
 
 
 def _failed_link(user: AnyUser, record: LinkState, error: str, description: str) -> Outcome:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from powens_django.models import Connection, LinkState
@@ -59,11 +60,19 @@ def test_a_state_from_another_session_of_the_same_person_is_refused(sandbox, bro
     assert not Connection.objects.exists()
 
 
-def test_an_expired_state_is_refused(sandbox, browser, settings):
+def test_an_expired_state_is_refused_but_what_the_bank_linked_shows_on_my_banks(
+    sandbox, browser, settings
+):
     params = bank_redirect(browser, "Banque Sandbox PSD2", "approve")
     LinkState.objects.update(created_at=timezone.now() - dt.timedelta(minutes=16))
+
     assert_link_invalid(callback(browser, params))
-    assert not Connection.objects.exists()
+
+    # The person took too long, but the bank linked the account at Powens: it is
+    # adopted rather than left where nothing can show or delete it.
+    adopted = Connection.objects.get()
+    assert str(adopted.powens_id) == params["id_connection"]
+    assert "Banque Sandbox PSD2" in browser.get(reverse("powens:connections")).content.decode()
 
 
 def test_a_state_younger_than_the_limit_is_accepted(sandbox, browser):

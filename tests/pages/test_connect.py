@@ -30,7 +30,7 @@ def test_webauth_bank_page_shows_a_button_and_starts_nothing(sandbox, browser):
     response = browser.get(connect_url("Banque Sandbox PSD2"))
     assert response.status_code == 200
     html = response.content.decode()
-    assert '<form method="post">' in html
+    assert '<form method="post" data-powens-busy=' in html
     assert "Continue to Banque Sandbox PSD2" in html
     assert not LinkState.objects.exists()
     assert not bank.WebauthFlow.objects.exists()

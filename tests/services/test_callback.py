@@ -15,7 +15,7 @@ from powens_django.models import Connection, LinkState
 from powens_django.services import InvalidCallback
 
 from ..factories import connection_payload
-from .helpers import OTP_FIELD, connection, fetched, link_states, mirror
+from .helpers import EXPAND, OTP_FIELD, connection, fetched, link_states, mirror
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +158,6 @@ def _expired(params, **_):
         (_unknown, "alice", "session-a"),
         (_too_long, "alice", "session-a"),
         (_reused, "alice", "session-a"),
-        (_expired, "alice", "session-a"),
         (None, "bob", "session-a"),
         (None, "alice", "session-b"),
         (None, "alice", None),
@@ -168,7 +167,6 @@ def _expired(params, **_):
         "unknown",
         "too long",
         "reused",
-        "expired",
         "another user's",
         "another session's",
         "no session",
@@ -189,6 +187,33 @@ def test_a_callback_without_a_valid_state_raises_and_changes_nothing(
     assert (link_states(), list(Connection.objects.values_list("powens_id", "raw_hash"))) == (
         rows_before
     )
+
+
+def test_an_expired_callback_is_refused_but_adopts_what_the_bank_linked(powens_api, alice, started):
+    params = {"state": started(alice), "id_connection": "7"}
+    _expired(params)
+    states_before = link_states()
+    powens_api.add("GET", "users/me/connections", json={"connections": [connection_payload(7)]})
+
+    with pytest.raises(InvalidCallback):
+        services.finish_callback(alice, params, session_key="session-a")
+
+    assert powens_api.sent() == [f"GET users/me/connections?{EXPAND}"]
+    assert list(Connection.objects.values_list("powens_id", flat=True)) == [7]
+    assert link_states() == states_before
+
+
+def test_an_expired_callback_whose_reconcile_fails_is_still_refused_cleanly(
+    powens_api, alice, started
+):
+    params = {"state": started(alice), "id_connection": "7"}
+    _expired(params)
+    powens_api.add("GET", "users/me/connections", status=503, json={"code": "maintenance"})
+
+    with pytest.raises(InvalidCallback):
+        services.finish_callback(alice, params, session_key="session-a")
+
+    assert not Connection.objects.exists()
 
 
 def test_a_state_tried_by_someone_else_still_works_for_its_owner(powens_api, alice, bob, started):

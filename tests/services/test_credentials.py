@@ -3,14 +3,17 @@ site, its outcome following the state or the error Powens answers."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import requests
+from django.utils import timezone
 
 from powens_django import services, sync
-from powens_django.models import Connection, Connector
+from powens_django.models import Connection, Connector, PowensUser
 
 from ..factories import connection_payload, connector_payload
-from .helpers import ALICE_TOKEN, CREDENTIALS, EXPAND, OTP_FIELD, connection, decrypt
+from .helpers import ALICE_TOKEN, CREDENTIALS, EXPAND, OTP_FIELD, connection, decrypt, mirror
 
 pytestmark = pytest.mark.django_db
 
@@ -101,24 +104,89 @@ def test_credentials_refused_by_the_bank_give_the_banks_message_and_no_connectio
     assert len(powens_api.sent()) == 1  # never retried: it could create a second connection
 
 
-@pytest.mark.parametrize(
-    ("answer", "error"),
-    [
-        ({"status": 500, "json": {"code": "bug"}}, services.PowensUnavailable),
-        ({"body": requests.ReadTimeout("read timed out")}, services.PowensUnavailable),
-    ],
-    ids=["500", "timeout"],
-)
-def test_a_powens_failure_while_adding_credentials_raises_and_creates_nothing(
-    powens_api, alice, bank, answer, error
+UNCERTAIN = [
+    {"status": 500, "json": {"code": "bug"}},
+    {"status": 503, "json": {"code": "maintenance"}},
+    {"body": requests.ReadTimeout("read timed out")},
+    {"body": "<html>proxy error</html>", "status": 200},
+]
+UNCERTAIN_IDS = ["500", "503", "timeout", "garbled"]
+
+
+@pytest.mark.parametrize("answer", UNCERTAIN, ids=UNCERTAIN_IDS)
+def test_a_lost_answer_with_nothing_made_at_powens_raises_and_creates_nothing(
+    powens_api, alice, bank, answer
 ):
     powens_api.add("POST", "users/me/connections", **answer)
+    powens_api.add("GET", "users/me/connections", json={"connections": []})
 
-    with pytest.raises(error):
+    with pytest.raises(services.PowensUnavailable):
         services.add_credentials_connection(alice, bank, CREDENTIALS)
 
-    assert len(powens_api.sent()) == 1
+    assert powens_api.sent() == [
+        f"POST users/me/connections?{EXPAND}",
+        f"GET users/me/connections?{EXPAND}",
+    ]
     assert not Connection.objects.exists()
+
+
+@pytest.mark.parametrize("answer", UNCERTAIN, ids=UNCERTAIN_IDS)
+def test_a_lost_answer_after_powens_made_the_connection_adopts_it(powens_api, alice, bank, answer):
+    mirror(alice, connection_payload(3, connector_uuid=bank.uuid))  # an older one
+    made = connection_payload(8, connector_uuid=bank.uuid, state="additionalInformationNeeded")
+    other_bank = connection_payload(9, connector_uuid="another-bank")
+    powens_api.add("POST", "users/me/connections", **answer)
+    powens_api.add(
+        "GET",
+        "users/me/connections",
+        json={"connections": [connection_payload(3, connector_uuid=bank.uuid), made, other_bank]},
+    )
+
+    outcome = services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert (outcome.kind, outcome.connection.powens_id) == (services.NEEDS_FIELDS, 8)
+    assert sorted(Connection.objects.values_list("powens_id", flat=True)) == [3, 8, 9]
+    assert len(powens_api.sent()) == 2  # the POST is never repeated
+
+
+def test_a_refusal_that_says_nothing_was_made_is_not_reconciled(powens_api, alice, bank):
+    powens_api.add("POST", "users/me/connections", status=400, json={"code": "invalidValue"})
+
+    with pytest.raises(services.PowensRefused):
+        services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert powens_api.sent() == [f"POST users/me/connections?{EXPAND}"]
+
+
+def test_a_second_create_while_one_runs_is_refused_without_calling_powens(powens_api, alice, bank):
+    PowensUser.objects.filter(user=alice).update(link_claimed_at=timezone.now())
+
+    with pytest.raises(services.LinkInProgress) as raised:
+        services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert raised.value.http_status == 409
+    assert powens_api.sent() == []
+
+
+def test_the_link_claim_is_released_after_success_and_failure(powens_api, alice, bank):
+    powens_api.add("POST", "users/me/connections", status=400, json={"code": "wrongpass"})
+    powens_api.add("POST", "users/me/connections", json=connection_payload(7))
+
+    services.add_credentials_connection(alice, bank, CREDENTIALS)
+    services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert PowensUser.objects.get(user=alice).link_claimed_at is None
+
+
+def test_a_claim_left_by_a_crashed_request_expires(powens_api, alice, bank, settings):
+    settings.POWENS = {**settings.POWENS, "TIMEOUT": (1, 1)}
+    abandoned = timezone.now() - dt.timedelta(seconds=33)
+    PowensUser.objects.filter(user=alice).update(link_claimed_at=abandoned)
+    powens_api.add("POST", "users/me/connections", json=connection_payload(7))
+
+    outcome = services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert outcome.kind == services.CONNECTED
 
 
 @pytest.mark.parametrize("flag", ["hidden", "restricted"])

@@ -66,7 +66,7 @@ def test_a_deletion_refused_for_another_reason_than_not_found_keeps_the_connecti
     mirror(alice, connection_payload(7))
     powens_api.add("DELETE", "users/me/connections/7", status=401, json={"code": "forbidden"})
 
-    with pytest.raises(services.PowensRefused) as raised:
+    with pytest.raises(services.PowensAccessRefused) as raised:
         services.delete_connection(connection(7))
 
     assert raised.value.powens_error.status == 401
