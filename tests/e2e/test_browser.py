@@ -83,3 +83,30 @@ def test_disconnect_a_bank(site):
     site.wait_for_text("Connecteur de test was disconnected and its data deleted.")
     assert "You have not connected a bank yet." in site.text
     assert not Connection.objects.exists()
+
+
+def test_a_form_that_reaches_the_bank_is_sent_once_and_says_it_is_working(site):
+    site.open(connect_page("Connecteur de test"))
+    site.fill("website", "par")
+    site.fill("login", "alice")
+    site.fill("password", "secret")
+    # Keep the page: the first submit must still be seen by the page's own script.
+    site.driver.execute_script(
+        "window.powensHold = function (e) { e.preventDefault(); };"
+        "document.querySelector('form[data-powens-busy]')"
+        ".addEventListener('submit', window.powensHold);"
+    )
+    site.click("Connect")
+    button = site.driver.find_element("css selector", "form[data-powens-busy] button")
+    # A synthetic submit event never sends the form: only a script can stop it.
+    second = site.driver.execute_script(
+        "var f = document.querySelector('form[data-powens-busy]');"
+        "f.removeEventListener('submit', window.powensHold);"
+        "var e = new Event('submit', {bubbles: true, cancelable: true});"
+        "f.dispatchEvent(e); return e.defaultPrevented;"
+    )
+
+    assert button.get_attribute("disabled") == "true"
+    assert "Contacting your bank, this can take a minute" in site.text
+    assert second is True  # a second submit is stopped by the page's script
+    assert not Connection.objects.exists()
