@@ -1,4 +1,5 @@
-"""Users: a Django user's Powens identity, created on first use and erased on demand."""
+"""Users: a Django user's Powens identity, created on first use, erased on demand, and
+deleted at Powens when the Django user is deleted (queued and retried until it is)."""
 
 from __future__ import annotations
 
