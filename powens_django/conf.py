@@ -74,6 +74,9 @@ DEFAULTS: dict[str, Any] = {
     # The host's adapter: a dotted path to a subclass of
     # powens_django.adapter.DefaultPowensAdapter (docs/customising.md).
     "ADAPTER": "powens_django.adapter.DefaultPowensAdapter",
+    # Deleting a Django user deletes its Powens user at Powens (DELETE /users/me, after
+    # the deletion commits), keeping what is needed to retry until Powens confirms.
+    "DELETE_POWENS_USER_WITH_USER": True,
 }
 
 

@@ -289,3 +289,42 @@ class LinkState(models.Model):
 
     def __str__(self) -> str:
         return f"link state #{self.pk}"
+
+
+class PendingPowensUserDeletion(models.Model):
+    """A Powens user still to delete at Powens after its Django user was deleted.
+
+    Made inside the Django user's deletion (a ``pre_delete`` receiver), so it commits
+    or rolls back with it, and deleted once Powens confirms the user is gone. It has
+    no foreign key to the user model on purpose: it must outlive the cascade. The
+    token is encrypted like :attr:`PowensUser.token` and re-encrypted by
+    ``powens_rotate_keys``. ``last_error`` holds a machine code, never Powens' text.
+    """
+
+    powens_id = models.PositiveBigIntegerField(_("Powens user id"), unique=True)
+    token = EncryptedTextField(_("Powens token"))
+    # The deleted Django user's primary key, as text (any pk type), for the signal.
+    user_pk = models.CharField(_("Django user"), max_length=255, blank=True, default="")
+    # The connections mirrored when the Django user was deleted, for the signal.
+    connection_ids = models.JSONField(default=list, blank=True, editable=False)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=64, blank=True, default="")
+    last_powens_code = models.CharField(
+        _("last Powens error code"), max_length=64, blank=True, default=""
+    )
+    last_status = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Powens user deletion")
+        verbose_name_plural = _("Powens user deletions")
+        ordering = ["next_attempt_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Powens #{self.powens_id}"
+
+    def __repr__(self) -> str:
+        # The token never appears in a repr, a log line or a traceback.
+        return f"<PendingPowensUserDeletion pk={self.pk} powens_id={self.powens_id}>"

@@ -23,6 +23,7 @@ except ImportError:  # Django 5.2: the backport
     from django_tasks import task  # type: ignore[no-redef,unused-ignore]
 
 from . import services
+from .services import users as user_services
 
 logger = logging.getLogger("powens_django.tasks")
 
@@ -65,3 +66,29 @@ def sync_connection(user_id: int, powens_id: int, psu_requested: bool = False) -
 def enqueue_on_commit(task_obj: Any, *args: Any, **kwargs: Any) -> None:
     """Enqueue ``task_obj`` once the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: task_obj.enqueue(*args, **kwargs))
+
+
+@task()
+def delete_powens_user_at_powens(powens_id: int) -> str:
+    """Delete at Powens the Powens user of a deleted Django user (``DELETE
+    /users/me``), enqueued when that deletion commits. Returns ``"deleted"``, the
+    error code of a failure (recorded; :func:`retry_powens_user_deletions` tries
+    again later), or ``"not_pending"`` (done already, or claimed by another worker)."""
+    result = user_services.retry_powens_user_deletions([powens_id])
+    if not result.items:
+        return "not_pending"
+    error = result.items[0].error
+    return "deleted" if error is None else error.code
+
+
+@task()
+def retry_powens_user_deletions() -> dict[str, int]:
+    """Try again every pending deletion at Powens that is due (schedule it, e.g.
+    every 10 minutes, or run ``powens_delete_pending_users`` from cron). Returns the
+    counts: ``deleted``, ``failed``, and ``failing`` (rows whose last try failed)."""
+    result = user_services.retry_powens_user_deletions()
+    return {
+        "deleted": len(result.succeeded),
+        "failed": len(result.failed),
+        "failing": user_services.pending_powens_user_deletions(failing=True).count(),
+    }
