@@ -21,6 +21,7 @@ FRONT_DOORS = sorted(
         PACKAGE / "tasks.py",
         PACKAGE / "forms.py",
         PACKAGE / "adapter.py",
+        PACKAGE / "receivers.py",
         *(PACKAGE / "management" / "commands").glob("*.py"),
         *(PACKAGE / "templatetags").glob("*.py"),
         *[path for name in ("admin.py", "webhooks.py") if (path := PACKAGE / name).exists()],

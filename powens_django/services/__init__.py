@@ -114,6 +114,9 @@ from .users import (
     forget_powens_user,
     get_or_create_powens_user,
     linked_powens_user,
+    pending_powens_user_deletions,
+    queue_powens_user_deletion,
+    retry_powens_user_deletions,
 )
 from .webauth import (
     WebauthStart,
@@ -191,7 +194,9 @@ __all__ = [
     "linked_powens_user",
     "outcome_for",
     "parse_country_codes",
+    "pending_powens_user_deletions",
     "powens_users_to_refresh",
+    "queue_powens_user_deletion",
     "reauthenticate",
     "refresh_catalogue",
     "refresh_connection",
@@ -200,6 +205,7 @@ __all__ = [
     "refresh_powens_users",
     "relevant_fields",
     "resume_decoupled",
+    "retry_powens_user_deletions",
     "search_connectors",
     "set_connection_active",
     "set_source_enabled",
