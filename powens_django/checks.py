@@ -43,6 +43,7 @@ def check_powens_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     messages += _check_encryption_keys(user)
     messages += _check_transport(user)
     messages += _check_webhook_secrets(user)
+    messages += _check_time_budget(user)
     messages += _check_adapter(user)
     for key in sorted(set(user) - set(DEFAULTS)):
         messages.append(
@@ -155,6 +156,18 @@ def _check_transport(user: dict[str, Any]) -> Iterable[CheckMessage]:
         value = user.get(key, DEFAULTS[key])
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             yield _error(9, f'POWENS["{key}"] must be a number >= 0.', "See docs/settings.md.")
+
+
+def _check_time_budget(user: dict[str, Any]) -> Iterable[CheckMessage]:
+    value = user.get("REQUEST_TIME_BUDGET", DEFAULTS["REQUEST_TIME_BUDGET"])
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+    ):
+        yield _error(
+            9,
+            'POWENS["REQUEST_TIME_BUDGET"] must be a number of seconds > 0, or None.',
+            "For example 30: the Powens calls of one web request never take longer.",
+        )
 
 
 def _check_webhook_secrets(user: dict[str, Any]) -> Iterable[CheckMessage]:

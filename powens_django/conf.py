@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     # (connect, read) seconds. Reads are long: creating or syncing a connection talks
     # to the bank synchronously and can take minutes.
     "TIMEOUT": (10.0, 300.0),
+    # Seconds all the Powens calls of one web request may take together (retries and
+    # backoffs included); None: no budget. Commands and workers are not budgeted.
+    "REQUEST_TIME_BUDGET": 30.0,
     # Retries of idempotent calls (GET, PUT, DELETE) on connection errors, 429, 502,
     # 503 and 504, with exponential backoff and jitter. POSTs are never retried.
     "MAX_RETRIES": 3,

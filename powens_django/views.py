@@ -10,7 +10,9 @@ so error reports never carry them.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -38,6 +40,18 @@ T = "powens_django/"  # template folder
 
 
 # -- helpers --------------------------------------------------------------------------
+
+
+def _within_time_budget(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Give the Powens calls of the request ``POWENS["REQUEST_TIME_BUDGET"]`` seconds
+    in all: a person never waits minutes on retries and a slow bank."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with services.request_time_budget():
+            return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def _user_connection(request: HttpRequest, powens_id: int) -> Connection:
@@ -152,6 +166,7 @@ def picker(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters()
 @login_required
 @require_http_methods(["GET", "POST"])
+@_within_time_budget
 def connect(request: HttpRequest, uuid: str) -> HttpResponse:
     """A connector's page: the form built from its fields (credentials) or a button
     to its website (webauth). Posting starts the link."""
@@ -259,6 +274,7 @@ def _credentials(
 
 @login_required
 @require_GET
+@_within_time_budget
 def callback(request: HttpRequest) -> HttpResponse:
     """Where the bank sends the browser back (the ``redirect_uri`` given to Powens)."""
     try:
@@ -285,6 +301,7 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@_within_time_budget
 def refresh_all(request: HttpRequest) -> HttpResponse:
     try:
         services.fetch_connections(request.user)
@@ -308,6 +325,7 @@ def connection_detail(request: HttpRequest, powens_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@_within_time_budget
 def connection_sync(request: HttpRequest, powens_id: int) -> HttpResponse:
     """Sync now (the person asked), or clear SCARequired with the empty POST Powens wants."""
     connection = _user_connection(request, powens_id)
@@ -324,6 +342,7 @@ def connection_sync(request: HttpRequest, powens_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@_within_time_budget
 def connection_reconnect(request: HttpRequest, powens_id: int) -> HttpResponse:
     """Send the person through the bank's website again (webauth, SCA, consent)."""
     connection = _user_connection(request, powens_id)
@@ -336,6 +355,7 @@ def connection_reconnect(request: HttpRequest, powens_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @sensitive_variables("form", "values")
+@_within_time_budget
 def connection_fields(request: HttpRequest, powens_id: int) -> HttpResponse:
     """Ask what the connection needs: an OTP, or the credentials again."""
     connection = _user_connection(request, powens_id)
@@ -382,6 +402,7 @@ def connection_fields(request: HttpRequest, powens_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_within_time_budget
 def connection_wait(request: HttpRequest, powens_id: int) -> HttpResponse:
     """Decoupled validation: wait for the person to confirm in their bank's app.
 
@@ -418,6 +439,7 @@ def connection_wait(request: HttpRequest, powens_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@_within_time_budget
 def source_toggle(request: HttpRequest, powens_id: int, source_id: int) -> HttpResponse:
     connection = _user_connection(request, powens_id)
     try:
@@ -438,6 +460,7 @@ def source_toggle(request: HttpRequest, powens_id: int, source_id: int) -> HttpR
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_within_time_budget
 def connection_delete(request: HttpRequest, powens_id: int) -> HttpResponse:
     """Confirm, then delete the connection at Powens (permanent) and here."""
     connection = _user_connection(request, powens_id)
@@ -456,6 +479,7 @@ def connection_delete(request: HttpRequest, powens_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@_within_time_budget
 def connection_logs(request: HttpRequest, powens_id: int) -> HttpResponse:
     """The connection's synchronization history."""
     connection = _user_connection(request, powens_id)

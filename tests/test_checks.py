@@ -139,3 +139,13 @@ def test_an_adapter_that_cannot_be_used_is_e012(path):
 
 def test_a_subclass_of_the_default_adapter_passes():
     assert ids(**VALID, ADAPTER="powens_django.adapter.DefaultPowensAdapter") == []
+
+
+@pytest.mark.parametrize("value", [0, -1, "30", True])
+def test_a_time_budget_that_is_not_a_positive_number_is_e009(value):
+    assert "powens_django.E009" in ids(**VALID, REQUEST_TIME_BUDGET=value)
+
+
+@pytest.mark.parametrize("value", [None, 30, 2.5])
+def test_a_positive_time_budget_or_none_passes(value):
+    assert ids(**VALID, REQUEST_TIME_BUDGET=value) == []

@@ -4,6 +4,7 @@ See :class:`PowensClient`; errors are in :mod:`.errors`, date helpers in :mod:`.
 """
 
 from .api import UNSET, PowensClient
+from .budget import time_budget
 from .dates import POWENS_TZ, format_date, format_datetime, parse_date, parse_datetime
 from .errors import (
     ActionNeededError,
@@ -47,4 +48,5 @@ __all__ = [
     "load_public_key",
     "parse_date",
     "parse_datetime",
+    "time_budget",
 ]

@@ -27,6 +27,7 @@ import requests
 import requests.auth
 
 from .. import __version__
+from . import budget
 from .errors import (
     MalformedResponseError,
     PowensConnectionError,
@@ -206,6 +207,7 @@ class Transport:
         while True:
             attempt += 1
             failure: PowensError | None = None
+            timeout = self._timeout_within_budget(method, shown)
             started = time.monotonic()
             try:
                 response = self.session.request(
@@ -213,7 +215,7 @@ class Transport:
                     url,
                     json=json_body,
                     auth=auth,
-                    timeout=self.timeout,
+                    timeout=timeout,
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
@@ -227,8 +229,14 @@ class Transport:
                     elapsed,
                     attempt,
                 )
-                if retryable and attempt <= self.max_retries and self._retry_on(exc):
-                    self._wait(self._backoff(attempt), method, shown, type(error).__name__)
+                delay = self._backoff(attempt)
+                if (
+                    retryable
+                    and attempt <= self.max_retries
+                    and self._retry_on(exc)
+                    and self._fits_budget(delay)
+                ):
+                    self._wait(delay, method, shown, type(error).__name__)
                     continue
                 failure = error
             if failure is not None:
@@ -253,8 +261,9 @@ class Transport:
                     retry_after is None or retry_after <= self.max_retry_wait
                 ):
                     delay = retry_after if retry_after is not None else self._backoff(attempt)
-                    self._wait(delay, method, shown, str(response.status_code))
-                    continue
+                    if self._fits_budget(delay):
+                        self._wait(delay, method, shown, str(response.status_code))
+                        continue
             return self._decode(response, request_id)
 
     # -- helpers --------------------------------------------------------------------
@@ -278,6 +287,20 @@ class Transport:
         return PowensConnectionError(
             f"Could not reach Powens on {method} {shown} ({type(exc).__name__})"
         )
+
+    def _timeout_within_budget(self, method: str, shown: str) -> tuple[float, float]:
+        """The (connect, read) timeout of the next attempt, cut to the time budget."""
+        left = budget.remaining()
+        if left is None:
+            return self.timeout
+        if left < 0.05:
+            raise PowensTimeoutError(f"No time left in the budget for {method} {shown}")
+        connect, read = self.timeout
+        return (min(connect, left), min(read, left))
+
+    def _fits_budget(self, delay: float) -> bool:
+        left = budget.remaining()
+        return left is None or delay < left
 
     def _backoff(self, attempt: int) -> float:
         delay = min(self.max_retry_wait, self.backoff * (2 ** (attempt - 1)))

@@ -86,6 +86,7 @@ from .errors import (
     ServiceError,
     SyncInProgress,
     TokenUnreadable,
+    request_time_budget,
 )
 from .outcomes import (
     ACTION_NEEDED,
@@ -204,6 +205,7 @@ __all__ = [
     "refresh_powens_user",
     "refresh_powens_users",
     "relevant_fields",
+    "request_time_budget",
     "resume_decoupled",
     "retry_powens_user_deletions",
     "search_connectors",

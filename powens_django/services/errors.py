@@ -199,6 +199,16 @@ class PowensRefused(ServiceError):
     http_status = 502
 
 
+def request_time_budget() -> Any:
+    """A context manager giving the Powens calls of one web request
+    ``POWENS["REQUEST_TIME_BUDGET"]`` seconds in all (retries included): front doors
+    serving a person wrap their service calls in it; commands and workers do not."""
+    from ..client import time_budget
+    from ..conf import powens_settings
+
+    return time_budget(powens_settings.REQUEST_TIME_BUDGET)
+
+
 def from_powens(
     error: PowensError, *, conflict: type[ServiceError] = SyncInProgress
 ) -> ServiceError:

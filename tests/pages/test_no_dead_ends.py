@@ -11,6 +11,7 @@ from django.utils import timezone
 from powens_django import services
 from powens_django.models import Connection, Connector, PowensUser
 from powens_django.sandbox import faults
+from powens_django.sandbox import models as bank
 
 from .conftest import connect_test_bank, connect_url, credentials, only_connection
 
@@ -134,3 +135,15 @@ def test_forms_that_reach_the_bank_are_marked_to_be_sent_once(sandbox, browser):
     html = browser.get(connect_url("Connecteur de test")).content.decode()
 
     assert 'data-powens-busy="Contacting your bank, this can take a minute…"' in html
+
+
+def test_pages_give_powens_a_time_budget_and_say_so_when_it_runs_out(sandbox, browser, settings):
+    connection = linked_bank(browser)
+    before = bank.Connection.objects.get().sync_count
+    settings.POWENS = {**settings.POWENS, "REQUEST_TIME_BUDGET": 1e-6}
+
+    response = browser.post(reverse("powens:connection_sync", args=[connection.powens_id]))
+
+    assert response["Location"] == reverse("powens:connection", args=[connection.powens_id])
+    assert "We could not reach" in messages_of(browser.get(response["Location"]))[0]
+    assert bank.Connection.objects.get().sync_count == before  # nothing was sent
