@@ -17,6 +17,9 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from .conf import DEFAULTS, SETTING_NAME
 
+#: How many stored tokens ``check --deploy`` tries (half the oldest, half the newest).
+KEY_CHECK_SAMPLE = 20
+
 _DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$", re.IGNORECASE)
 
 
@@ -203,3 +206,44 @@ def _check_adapter(user: dict[str, Any]) -> Iterable[CheckMessage]:
         _adapter_class(path)
     except ImproperlyConfigured as error:
         yield _error(12, str(error), hint)
+
+
+@register(Tags.security, "powens_django", deploy=True)
+def check_stored_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: the encryption keys open a sample of the stored tokens
+    (E013).
+
+    A deployment check because it reads the database: it says nothing when the keys are
+    misconfigured (E003/E004 say it), before migrations created the table, or when the
+    database cannot be reached (``manage.py powens_check_keys`` then says it loudly).
+    Reports counts only, never a token or a ciphertext.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError, router, transaction
+
+    from .fields import check_stored_values
+    from .models import PowensUser
+
+    raw = getattr(settings, SETTING_NAME, None)
+    if not isinstance(raw, dict) or list(_check_encryption_keys(raw)):
+        return []
+    try:
+        # In a savepoint, so that a missing table does not break the caller's
+        # transaction (PostgreSQL refuses every later query in a failed one).
+        with transaction.atomic(using=router.db_for_read(PowensUser)):
+            found = check_stored_values(PowensUser.objects.all(), "token", sample=KEY_CHECK_SAMPLE)
+    except (DatabaseError, ImproperlyConfigured):
+        return []
+    if not found.unreadable:
+        return []
+    return [
+        _error(
+            13,
+            f'POWENS["TOKEN_ENCRYPTION_KEYS"] cannot decrypt {found.unreadable} of the '
+            f"{found.checked} stored Powens tokens checked (of {found.total}): every "
+            "bank page of those users fails.",
+            "Put back the key they were encrypted with, after the newest one; run "
+            "`manage.py powens_rotate_keys`, then remove the old key. "
+            "`manage.py powens_check_keys` checks every token.",
+        )
+    ]

@@ -13,11 +13,14 @@ key can decrypt raises instead of handing ciphertext to the caller.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.db.models.functions import Cast
+from django.views.decorators.debug import sensitive_variables
 
 from .conf import powens_settings
 
@@ -42,11 +45,13 @@ def get_fernet() -> MultiFernet:
         ) from None
 
 
+@sensitive_variables("value")
 def encrypt(value: str) -> str:
     """Encrypt ``value`` with the newest key."""
     return get_fernet().encrypt(value.encode("utf-8")).decode("ascii")
 
 
+@sensitive_variables("token")
 def decrypt(token: str) -> str:
     """Decrypt with any configured key; raise :class:`DecryptionError` otherwise."""
     try:
@@ -76,11 +81,13 @@ class EncryptedTextField(models.TextField):
                 kwargs.pop(key, None)
         return name, path, args, kwargs
 
+    @sensitive_variables("value")
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
         if value is None:
             return None
         return decrypt(value)
 
+    @sensitive_variables("value")
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)
         if value is None or value == "":
@@ -98,3 +105,47 @@ class EncryptedTextField(models.TextField):
     def value_to_string(self, obj: Any) -> str:
         # Shown nowhere: admin, serializers and dumpdata get a mask, never the value.
         return "********" if self.value_from_object(obj) else ""
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """What :func:`check_stored_values` found: how many stored values it tried and how
+    many no configured key opened (counts only: never a value or a ciphertext)."""
+
+    checked: int
+    unreadable: int
+    total: int
+
+
+@sensitive_variables()
+def check_stored_values(
+    queryset: models.QuerySet[Any], field_name: str, *, sample: int | None = None
+) -> KeyCheck:
+    """Try the configured keys on the stored values of ``field_name`` (an
+    :class:`EncryptedTextField`) in ``queryset``; ``sample`` tries at most that many,
+    half the oldest and half the newest rows (the oldest are the likeliest to predate a
+    key's removal). Reads the ciphertext as plain text, so one unreadable row does not
+    stop the count; raises ``ImproperlyConfigured`` without keys and the database's
+    errors as they come.
+    """
+    fernet = get_fernet()
+    stored = queryset.filter(**{f"{field_name}__isnull": False})
+    raw = Cast(field_name, output_field=models.TextField())
+    total = stored.count()
+    if sample is None or sample >= total:
+        pks = list(stored.order_by("pk").values_list("pk", flat=True))
+    else:
+        oldest = list(stored.order_by("pk").values_list("pk", flat=True)[: (sample + 1) // 2])
+        newest = list(stored.order_by("-pk").values_list("pk", flat=True)[: sample // 2])
+        pks = sorted(set(oldest) | set(newest))
+    unreadable = 0
+    for start in range(0, len(pks), 500):
+        chunk = pks[start : start + 500]
+        for ciphertext in (
+            stored.filter(pk__in=chunk).annotate(_raw=raw).values_list("_raw", flat=True)
+        ):
+            try:
+                fernet.decrypt(str(ciphertext).encode("ascii"))
+            except (InvalidToken, UnicodeError):
+                unreadable += 1
+    return KeyCheck(checked=len(pks), unreadable=unreadable, total=total)

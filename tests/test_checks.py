@@ -1,6 +1,7 @@
 """System checks: each misconfiguration has a stable id and says what to set."""
 
 import pytest
+from django.conf import settings
 from django.core import checks
 from django.test import override_settings
 
@@ -149,3 +150,134 @@ def test_a_time_budget_that_is_not_a_positive_number_is_e009(value):
 @pytest.mark.parametrize("value", [None, 30, 2.5])
 def test_a_positive_time_budget_or_none_passes(value):
     assert ids(**VALID, REQUEST_TIME_BUDGET=value) == []
+
+
+# -- check --deploy: the keys open the stored tokens (E013) ------------------------------
+
+WRONG_KEY = "3q3yqM1v0v5b7s0TxqkS0x2vQ9n7QZ3m0u2sVb1xkzI="
+STORED_TOKEN = "tok-stored-7c1e0a"
+
+
+def deploy_check(*, tags=("powens_django",)):
+    """What ``manage.py check --deploy`` reports for this app."""
+    return [
+        m
+        for m in checks.run_checks(include_deployment_checks=True, tags=list(tags))
+        if m.id == "powens_django.E013"
+    ]
+
+
+def stored_ciphertexts():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT token FROM powens_django_powensuser WHERE token IS NOT NULL")
+        return [value for (value,) in cursor.fetchall()]
+
+
+@pytest.fixture
+def tokens(django_user_model):
+    """Store ``count`` tokens, encrypted with the configured key or with ``key``."""
+    from powens_django.models import PowensUser
+
+    made = iter(range(1, 10_000))
+
+    def store(count=1, *, key=None):
+        for _ in range(count):
+            n = next(made)
+            user = django_user_model.objects.create_user(f"person{n}")
+            if key is None:
+                PowensUser.objects.create(user=user, powens_id=n, token=STORED_TOKEN)
+            else:
+                with override_settings(POWENS={**settings.POWENS, "TOKEN_ENCRYPTION_KEYS": [key]}):
+                    PowensUser.objects.create(user=user, powens_id=n, token=STORED_TOKEN)
+
+    return store
+
+
+@pytest.mark.django_db
+def test_keys_that_open_every_stored_token_pass_the_deploy_check(tokens):
+    tokens(3)
+
+    assert deploy_check() == []
+
+
+@pytest.mark.django_db
+def test_no_stored_token_passes_the_deploy_check():
+    assert deploy_check() == []
+
+
+@pytest.mark.django_db
+def test_a_stored_token_no_key_opens_is_e013_with_counts_only(tokens):
+    tokens(2)
+    tokens(1, key=WRONG_KEY)
+
+    [message] = deploy_check()
+
+    assert "cannot decrypt 1 of the 3 stored Powens tokens" in message.msg
+    assert "powens_rotate_keys" in message.hint and "powens_check_keys" in message.hint
+    text = f"{message.msg} {message.hint}"
+    for secret in (STORED_TOKEN, WRONG_KEY, KEY, *settings.POWENS["TOKEN_ENCRYPTION_KEYS"]):
+        assert secret not in text
+    assert not any(ciphertext in text for ciphertext in stored_ciphertexts())
+
+
+@pytest.mark.django_db
+def test_the_deploy_check_samples_the_oldest_and_newest_tokens(tokens):
+    from powens_django.checks import KEY_CHECK_SAMPLE
+
+    tokens(1, key=WRONG_KEY)  # the oldest
+    tokens(KEY_CHECK_SAMPLE + 5)
+    tokens(1, key=WRONG_KEY)  # the newest
+
+    [message] = deploy_check()
+
+    assert f"cannot decrypt 2 of the {KEY_CHECK_SAMPLE} stored" in message.msg
+    assert f"(of {KEY_CHECK_SAMPLE + 7})" in message.msg
+
+
+@pytest.mark.django_db
+def test_the_key_check_runs_only_with_deploy(tokens):
+    tokens(1, key=WRONG_KEY)
+
+    plain = {m.id for m in checks.run_checks(tags=["powens_django"])}
+
+    assert "powens_django.E013" not in plain
+    assert [m.id for m in deploy_check(tags=("security",))] == ["powens_django.E013"]
+
+
+@pytest.mark.django_db
+def test_the_deploy_check_says_nothing_when_the_keys_are_misconfigured(tokens):
+    tokens(1)
+
+    with override_settings(POWENS={**settings.POWENS, "TOKEN_ENCRYPTION_KEYS": ["bad"]}):
+        assert deploy_check() == []
+
+
+@pytest.mark.django_db
+def test_the_deploy_check_does_not_break_before_migrations(tokens):
+    from django.db import connection
+
+    tokens(1, key=WRONG_KEY)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE powens_django_powensuser RENAME TO powens_moved_away")
+    try:
+        assert deploy_check() == []
+        # The savepoint kept the transaction usable (PostgreSQL would refuse this).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE powens_moved_away RENAME TO powens_django_powensuser")
+
+
+@pytest.mark.django_db
+def test_the_deploy_check_does_not_break_when_the_database_is_unreachable(monkeypatch):
+    from django.db import OperationalError
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr("powens_django.fields.check_stored_values", unreachable)
+
+    assert deploy_check() == []

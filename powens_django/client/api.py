@@ -23,8 +23,9 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from ._sensitive import sensitive
 from .dates import format_date, format_datetime
-from .errors import MalformedResponseError
+from .errors import MalformedResponseError, PowensError
 from .jwe import PublicKeyCache, encrypt_value
 from .transport import FLAG, Transport
 
@@ -43,8 +44,33 @@ class _Unset:
 #: Marks an optional argument that was not given (so ``None`` can mean JSON null).
 UNSET: Any = _Unset()
 
-#: Keys of the connection request body that a connector field may not reuse.
-RESERVED_CONNECTION_KEYS = frozenset({"id_connector", "connector_uuid", "source"})
+#: The largest id accepted from Powens (the mirror stores ids as signed 64-bit integers).
+MAX_ID = 2**63 - 1
+
+#: Keys of the body of a connection's creation (``POST /users/{user}/connections``).
+CREATE_CONNECTION_KEYS = frozenset({"id_connector", "connector_uuid", "source"})
+#: Keys of the body of a connection's update (``POST /users/{user}/connections/{id}``).
+UPDATE_CONNECTION_KEYS = frozenset({"source", "active", "expire", "resume", "refresh_auth"})
+#: Keys of a connection request body that a connector field may not use as its name:
+#: its value would be read as the request's own parameter (the same connector fields
+#: are sent when creating a connection and when updating its credentials).
+RESERVED_CONNECTION_KEYS = CREATE_CONNECTION_KEYS | UPDATE_CONNECTION_KEYS
+
+
+class FieldNameClashError(PowensError, ValueError):
+    """Powens asked for a field whose name is a key of the request itself (``source``,
+    ``connector_uuid``...): its value cannot be sent. Nothing was sent.
+
+    A :class:`~.errors.PowensError` (Powens' definitions are at fault, like a malformed
+    answer; never worth retrying) and a ``ValueError``. It names the fields, never
+    their values.
+    """
+
+
+def _check_field_names(fields: Mapping[str, Any]) -> None:
+    clash = sorted(RESERVED_CONNECTION_KEYS.intersection(str(name) for name in fields))
+    if clash:
+        raise FieldNameClashError(f"Field name clashes with a request key: {clash}")
 
 
 def _user(user: UserRef) -> str:
@@ -213,6 +239,7 @@ class PowensClient:
     def _public_call(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.transport.request(method, path, **kwargs)
 
+    @sensitive()
     def _client_credentials(self) -> dict[str, str]:
         if not self.client_id or not self._client_secret:
             raise ValueError("This call needs the client application's CLIENT_ID and CLIENT_SECRET")
@@ -225,11 +252,14 @@ class PowensClient:
 
     # -- users and tokens -------------------------------------------------------------
 
+    @sensitive()
     def init_user(self) -> dict[str, Any]:
         """Create a Powens user: ``POST /auth/init`` with the client credentials.
 
-        Returns ``{"auth_token", "type": "permanent", "id_user", ...}``. The token is a
-        permanent credential to the user's bank data: store it encrypted.
+        Returns ``{"auth_token", "type": "permanent", "id_user", ...}`` with ``id_user``
+        an int from 1 to :data:`MAX_ID`. The token is a permanent credential to the
+        user's bank data: store it encrypted. Every local (the token, the client
+        secret) is hidden from Django's error reports.
         """
         payload = self._public_call("POST", "auth/init", json_body=self._client_credentials())
         data = _object(payload, "token")
@@ -241,7 +271,7 @@ class PowensClient:
             or not token
             or isinstance(id_user, bool)
             or not isinstance(id_user, int)
-            or id_user <= 0
+            or not 0 < id_user <= MAX_ID
         ):
             raise MalformedResponseError("POST /auth/init answered without auth_token and id_user")
         return {**data, "id_user": id_user}
@@ -314,6 +344,7 @@ class PowensClient:
         """Powens' public key for end-to-end encryption: ``GET /publickey`` (raw answer)."""
         return self._public_call("GET", "publickey")
 
+    @sensitive()
     def encrypt_fields(self, values: Mapping[str, str]) -> dict[str, str]:
         """Encrypt credential field values as compact JWE for Powens.
 
@@ -329,6 +360,9 @@ class PowensClient:
 
     # -- connections ------------------------------------------------------------------
 
+    # Every local (credentials, the body) is hidden from error reports, and so is
+    # every frame below: the transport's json_body, requests' encoded body.
+    @sensitive()
     def create_connection(
         self,
         fields: Mapping[str, str] | None = None,
@@ -350,9 +384,7 @@ class PowensClient:
         if (connector_uuid is None) == (id_connector is None):
             raise ValueError("Give exactly one of connector_uuid and id_connector")
         fields = dict(fields or {})
-        clash = RESERVED_CONNECTION_KEYS & set(fields)
-        if clash:
-            raise ValueError(f"Field names clash with request keys: {sorted(clash)}")
+        _check_field_names(fields)
         body: dict[str, Any] = {}
         if connector_uuid is not None:
             body["connector_uuid"] = str(connector_uuid)
@@ -389,6 +421,7 @@ class PowensClient:
         )
         return _connection(payload)
 
+    @sensitive()
     def update_connection(
         self,
         connection_id: int,
@@ -410,6 +443,7 @@ class PowensClient:
         ``resume=True`` resumes a ``decoupled`` connection; ``background=True`` makes
         Powens answer at once and work afterwards (poll :meth:`get_connection`).
         """
+        _check_field_names(fields or {})
         body: dict[str, Any] = {}
         if source:
             body["source"] = source
@@ -421,10 +455,7 @@ class PowensClient:
             body["resume"] = bool(resume)
         if refresh_auth is not None:
             body["refresh_auth"] = bool(refresh_auth)
-        for name, value in (fields or {}).items():
-            if name in body or name in {"source", "active", "expire", "resume", "refresh_auth"}:
-                raise ValueError(f"Field name {name!r} clashes with a request key")
-            body[name] = value
+        body.update(fields or {})
         payload = self._user_call(
             "POST",
             f"users/{_user(user)}/connections/{_id(connection_id, 'connection_id')}",

@@ -16,11 +16,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from jwcrypto import jwe, jwk
+from jwcrypto.common import base64url_decode
 
+from ._sensitive import sensitive
 from .errors import MalformedResponseError
 
 ALGORITHM = "RSA-OAEP-256"
 ENCRYPTION = "A256GCM"
+#: The smallest RSA modulus accepted (NIST SP 800-57, ANSSI RGS): a smaller key is
+#: refused rather than used to "protect" credentials.
+MIN_RSA_BITS = 2048
 _PEM_MEMBERS = ("publickey", "public_key", "key", "pem")
 
 
@@ -29,7 +34,8 @@ def load_public_key(payload: Any) -> jwk.JWK:
 
     Accepts a JWK dict, ``{"keys": [jwk, ...]}`` (the first encryption key wins), a PEM
     string, or a dict holding a PEM under ``publickey``/``public_key``/``key``/``pem``
-    with an optional ``kid``. A key without ``kid`` gets its RFC 7638 thumbprint.
+    with an optional ``kid``. A key without ``kid`` gets its RFC 7638 thumbprint. An
+    RSA key under :data:`MIN_RSA_BITS` bits is refused (:class:`MalformedResponseError`).
     """
     key: jwk.JWK | None = None
     kid: str | None = None
@@ -56,6 +62,12 @@ def load_public_key(payload: Any) -> jwk.JWK:
         raise MalformedResponseError(f"Powens' public key cannot be read: {exc}") from None
     if key is None or key.get("kty") != "RSA":
         raise MalformedResponseError("Powens' /publickey answer holds no RSA public key")
+    bits = _modulus_bits(key)
+    if bits < MIN_RSA_BITS:
+        raise MalformedResponseError(
+            f"Powens' /publickey answer holds a {bits}-bit RSA key; credentials are only "
+            f"encrypted under keys of at least {MIN_RSA_BITS} bits"
+        )
     if key.has_private:
         # We only ever need the public half; never keep more than that in memory.
         key = jwk.JWK(**key.export_public(as_dict=True))
@@ -66,6 +78,16 @@ def load_public_key(payload: Any) -> jwk.JWK:
     return key
 
 
+def _modulus_bits(key: jwk.JWK) -> int:
+    try:
+        return int.from_bytes(base64url_decode(str(key.get("n"))), "big").bit_length()
+    except (ValueError, TypeError):
+        return 0
+
+
+# Every local of the encryption (the value, jwcrypto's plaintext) is hidden from error
+# reports, down through jwcrypto's and cryptography's frames.
+@sensitive()
 def encrypt_value(key: jwk.JWK, value: str) -> str:
     """Encrypt one field value as a compact JWE (RSA-OAEP-256 + A256GCM, ``kid``)."""
     protected = {"alg": ALGORITHM, "enc": ENCRYPTION, "kid": key.get("kid")}

@@ -37,6 +37,9 @@ logger = logging.getLogger("powens_django.services")
 _REFUSALS = (WrongPassError, ActionNeededError, WebsiteUnavailableError)
 
 
+# Every local (the typed values, their cleaned copy) is hidden from error reports, and
+# so is every frame below it: the client's encryption and jwcrypto's.
+@sensitive_variables()
 def _field_values(values: Mapping[str, Any], client: PowensClient) -> dict[str, str]:
     cleaned = {str(k): "" if v is None else str(v) for k, v in values.items()}
     if powens_settings.E2E_ENCRYPTION:

@@ -26,6 +26,10 @@ from ..client import (
     PowensError,
     RateLimitedError,
 )
+from ..logsafe import printable
+
+#: The longest ``detail`` kept (Powens' descriptions are outside text of any length).
+DETAIL_LIMIT = 500
 
 
 class ServiceError(Exception):
@@ -33,8 +37,10 @@ class ServiceError(Exception):
 
     ``code`` is a stable machine code (API bodies, tests, adapters branch on it);
     ``message`` a translatable text for the person; ``detail`` a technical text for
-    logs (never shown); ``powens_error`` the Powens error behind it, if any (without
-    its traceback, whose frames may hold a token or typed credentials);
+    logs (never shown), made one printable line of at most :data:`DETAIL_LIMIT`
+    characters (it carries Powens' descriptions: see :mod:`powens_django.logsafe`);
+    ``powens_error`` the Powens error behind it, if any (without its traceback, whose
+    frames may hold a token or typed credentials);
     ``retry_after`` seconds after which trying again may work, when known.
     """
 
@@ -53,11 +59,11 @@ class ServiceError(Exception):
         powens_error: PowensError | None = None,
         retry_after: float | None = None,
     ) -> None:
-        self.detail = detail
+        self.detail = printable(detail, limit=DETAIL_LIMIT)
         self.message = message if message is not None else self.default_message
         self.powens_error = powens_error.with_traceback(None) if powens_error else None
         self.retry_after = retry_after
-        super().__init__(detail or str(self.message))
+        super().__init__(self.detail or str(self.message))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} code={self.code!r} detail={self.detail!r}>"

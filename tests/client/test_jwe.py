@@ -7,6 +7,8 @@ import base64
 import json
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto import jwe, jwk
 
 from powens_django.client import MalformedResponseError, encrypt_value, load_public_key
@@ -122,6 +124,49 @@ def test_an_elliptic_curve_key_is_refused():
 
     with pytest.raises(MalformedResponseError, match="RSA"):
         load_public_key(ec_key.export_public(as_dict=True))
+
+
+def rsa_public_jwk(bits: int) -> dict:
+    """An RSA public key with a ``bits``-bit modulus (keys under 1024 bits cannot be
+    generated any more; a public key only needs a modulus of that size)."""
+    modulus = 2 ** (bits - 1) + 111
+    key = rsa.RSAPublicNumbers(65537, modulus).public_key()
+    return jwk.JWK.from_pyca(key).export_public(as_dict=True)
+
+
+@pytest.mark.parametrize("bits", [512, 1024, 1536, 2047])
+def test_an_rsa_key_under_2048_bits_is_refused(bits):
+    with pytest.raises(MalformedResponseError, match=f"{bits}-bit RSA key.*at least 2048"):
+        load_public_key(rsa_public_jwk(bits))
+
+
+def test_a_weak_key_is_refused_in_pem_and_jwk_sets_too():
+    weak = jwk.JWK.generate(kty="RSA", size=1024)
+    pem = weak.export_to_pem().decode()
+
+    for answer in (pem, {"publickey": pem, "kid": "k1"}, {"keys": [weak.export_public(True)]}):
+        with pytest.raises(MalformedResponseError, match="1024-bit"):
+            load_public_key(answer)
+
+
+@pytest.mark.parametrize("bits", [2048, 3072, 4096])
+def test_rsa_keys_of_2048_bits_and_more_are_accepted(bits):
+    key = load_public_key(rsa_public_jwk(bits))
+
+    public = key.get_op_key("wrapKey")
+    assert public.key_size == bits
+    assert public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
+
+
+def test_a_weak_key_is_not_cached_and_nothing_is_encrypted_with_it(powens, client, rsa_key):
+    powens.get(url("publickey"), json=rsa_public_jwk(1024))
+    powens.get(url("publickey"), json=public_jwk(rsa_key))
+
+    with pytest.raises(MalformedResponseError, match="1024-bit"):
+        client.encrypt_fields({"password": "hunter2"})
+    encrypted = client.encrypt_fields({"password": "hunter2"})
+
+    assert decrypt(encrypted["password"], rsa_key)[0] == b"hunter2"
 
 
 # -- encrypting values -----------------------------------------------------------------
