@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from .dates import format_date, format_datetime
-from .errors import MalformedResponseError
+from .errors import MalformedResponseError, PowensError
 from .jwe import PublicKeyCache, encrypt_value
 from .transport import FLAG, Transport
 
@@ -43,8 +43,30 @@ class _Unset:
 #: Marks an optional argument that was not given (so ``None`` can mean JSON null).
 UNSET: Any = _Unset()
 
-#: Keys of the connection request body that a connector field may not reuse.
-RESERVED_CONNECTION_KEYS = frozenset({"id_connector", "connector_uuid", "source"})
+#: Keys of the body of a connection's creation (``POST /users/{user}/connections``).
+CREATE_CONNECTION_KEYS = frozenset({"id_connector", "connector_uuid", "source"})
+#: Keys of the body of a connection's update (``POST /users/{user}/connections/{id}``).
+UPDATE_CONNECTION_KEYS = frozenset({"source", "active", "expire", "resume", "refresh_auth"})
+#: Keys of a connection request body that a connector field may not use as its name:
+#: its value would be read as the request's own parameter (the same connector fields
+#: are sent when creating a connection and when updating its credentials).
+RESERVED_CONNECTION_KEYS = CREATE_CONNECTION_KEYS | UPDATE_CONNECTION_KEYS
+
+
+class FieldNameClashError(PowensError, ValueError):
+    """Powens asked for a field whose name is a key of the request itself (``source``,
+    ``connector_uuid``...): its value cannot be sent. Nothing was sent.
+
+    A :class:`~.errors.PowensError` (Powens' definitions are at fault, like a malformed
+    answer; never worth retrying) and a ``ValueError``. It names the fields, never
+    their values.
+    """
+
+
+def _check_field_names(fields: Mapping[str, Any]) -> None:
+    clash = sorted(RESERVED_CONNECTION_KEYS.intersection(str(name) for name in fields))
+    if clash:
+        raise FieldNameClashError(f"Field name clashes with a request key: {clash}")
 
 
 def _user(user: UserRef) -> str:
@@ -350,9 +372,7 @@ class PowensClient:
         if (connector_uuid is None) == (id_connector is None):
             raise ValueError("Give exactly one of connector_uuid and id_connector")
         fields = dict(fields or {})
-        clash = RESERVED_CONNECTION_KEYS & set(fields)
-        if clash:
-            raise ValueError(f"Field names clash with request keys: {sorted(clash)}")
+        _check_field_names(fields)
         body: dict[str, Any] = {}
         if connector_uuid is not None:
             body["connector_uuid"] = str(connector_uuid)
@@ -410,6 +430,7 @@ class PowensClient:
         ``resume=True`` resumes a ``decoupled`` connection; ``background=True`` makes
         Powens answer at once and work afterwards (poll :meth:`get_connection`).
         """
+        _check_field_names(fields or {})
         body: dict[str, Any] = {}
         if source:
             body["source"] = source
@@ -421,10 +442,7 @@ class PowensClient:
             body["resume"] = bool(resume)
         if refresh_auth is not None:
             body["refresh_auth"] = bool(refresh_auth)
-        for name, value in (fields or {}).items():
-            if name in body or name in {"source", "active", "expire", "resume", "refresh_auth"}:
-                raise ValueError(f"Field name {name!r} clashes with a request key")
-            body[name] = value
+        body.update(fields or {})
         payload = self._user_call(
             "POST",
             f"users/{_user(user)}/connections/{_id(connection_id, 'connection_id')}",
