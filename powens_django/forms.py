@@ -5,9 +5,12 @@ connection in some states describes the fields it now needs (an OTP, new
 credentials). :class:`ConnectorFieldsForm` renders either list: ``text``,
 ``password`` (never re-rendered with its value), ``date`` (submitted as
 ``yyyy-mm-dd``), ``list`` (choices from ``values``), ``number``, and any other type as
-text, as Powens asks. ``regex`` is PCRE, checked with the ``regex`` package under a
-timeout; a pattern that cannot be compiled or that times out is logged and left for
-Powens to judge.
+text, as Powens asks. Definitions come from Powens and are repaired first (an entry
+without a usable name is dropped, odd ``values`` or source lists are fixed): see
+:func:`~powens_django.services.catalogue.relevant_fields`.
+
+``regex`` is PCRE, checked with the ``regex`` package under a timeout; a pattern that
+cannot be compiled or that times out is logged and left for Powens to judge.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .services.catalogue import relevant_fields
+from .services.catalogue import clean_field_definition, relevant_fields
 
 __all__ = ["ConnectorFieldsForm", "PowensRegexValidator", "build_field", "relevant_fields"]
 
@@ -30,6 +33,8 @@ logger = logging.getLogger("powens_django.forms")
 
 #: Seconds a field's regex may run on one value before we stop and let Powens judge.
 REGEX_TIMEOUT = 0.05
+#: Patterns longer than this are not compiled (compiling has no timeout).
+REGEX_MAX_LENGTH = 2000
 
 
 class PowensRegexValidator:
@@ -42,15 +47,22 @@ class PowensRegexValidator:
     def __init__(self, pattern: str, field_name: str) -> None:
         self.pattern = pattern
         self.field_name = field_name
+        self.compiled: Any = None
+        if len(pattern) > REGEX_MAX_LENGTH:
+            logger.warning(
+                "Connector field %r has a pattern of %d characters; not checking it",
+                field_name,
+                len(pattern),
+            )
+            return
         try:
-            self.compiled: Any = regex.compile(pattern, flags=regex.VERSION0)
-        except (regex.error, TypeError, ValueError, OverflowError) as exc:
+            self.compiled = regex.compile(pattern, flags=regex.VERSION0)
+        except (regex.error, TypeError, ValueError, OverflowError, RecursionError) as exc:
             logger.warning(
                 "Connector field %r has a pattern we cannot compile (%s); not checking it",
                 field_name,
                 exc,
             )
-            self.compiled = None
 
     def __call__(self, value: Any) -> None:
         if self.compiled is None or value in (None, ""):
@@ -75,12 +87,27 @@ class PowensDateInput(forms.DateInput):
 
 
 def build_field(definition: Mapping[str, Any]) -> forms.Field:
-    """The Django form field for one ConnectorField definition."""
-    name = str(definition["name"])
-    kind = definition.get("type") or "text"
-    label = definition.get("label") or name
-    required = bool(definition.get("required"))
+    """The Django form field for one ConnectorField definition (repaired first; a
+    definition without a usable name raises ``ValueError``)."""
+    cleaned = clean_field_definition(definition)
+    if cleaned is None:
+        raise ValueError("A ConnectorField definition without a usable name")
+    name: str = cleaned["name"]
+    kind = cleaned.get("type") or "text"
+    label = cleaned.get("label") or name
+    required = bool(cleaned.get("required"))
     attrs: dict[str, Any] = {"autocomplete": "off", "spellcheck": "false"}
+    choices = list(
+        {
+            str(v["value"]): str(v.get("label") or v["value"])
+            for v in cleaned.get("values") or []
+            if v.get("value") is not None
+        }.items()
+    )
+    if kind == "list" and not choices:
+        # A closed list without a usable value cannot be answered: ask for text and
+        # let Powens judge, as for a type this version does not know.
+        kind = "text"
     field: forms.Field
     if kind == "password":
         attrs["autocomplete"] = "current-password"
@@ -98,11 +125,6 @@ def build_field(definition: Mapping[str, Any]) -> forms.Field:
             input_formats=["%Y-%m-%d", "%d/%m/%Y"],
         )
     elif kind == "list":
-        choices = [
-            (str(v.get("value")), str(v.get("label") or v.get("value")))
-            for v in definition.get("values") or []
-            if isinstance(v, Mapping) and v.get("value") is not None
-        ]
         field = forms.ChoiceField(
             label=label,
             required=required,
@@ -115,9 +137,9 @@ def build_field(definition: Mapping[str, Any]) -> forms.Field:
     else:
         # text, and any type this version does not know (Powens asks for a text field).
         field = forms.CharField(label=label, required=required, widget=forms.TextInput(attrs=attrs))
-    pattern = definition.get("regex")
+    pattern = cleaned.get("regex")
     if pattern and kind not in ("list", "date"):
-        field.validators.append(PowensRegexValidator(str(pattern), name))
+        field.validators.append(PowensRegexValidator(pattern, name))
     field.powens_type = kind  # type: ignore[union-attr]
     return field
 
@@ -152,7 +174,7 @@ class ConnectorFieldsForm(forms.Form):
             definitions, source=source, auth_mechanism=auth_mechanism
         )
         for definition in self.definitions:
-            self.fields[str(definition["name"])] = build_field(definition)
+            self.fields[definition["name"]] = build_field(definition)
 
     def powens_values(self) -> dict[str, str]:
         """The cleaned values to send to Powens (call after ``is_valid()``)."""

@@ -23,6 +23,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from . import bulk, signals
+from .client.api import RESERVED_CONNECTION_KEYS
 from .client.dates import parse_datetime
 from .models import (
     Connection,
@@ -125,11 +126,118 @@ def _dict_or_none(value: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+# -- connector fields -----------------------------------------------------------------
+
+#: The longest field name kept (Powens' are short technical words: "login", "website").
+FIELD_NAME_MAX = 255
+_FIELD_LISTS = ("connector_sources", "auth_mechanisms")
+
+
+def clean_field_definition(
+    definition: Any, *, problems: list[str] | None = None, reserved: bool = False
+) -> dict[str, Any] | None:
+    """One ConnectorField definition made renderable, or None when it cannot be.
+
+    Dropped (None): anything but an object, a field without a usable ``name`` (a
+    non-empty string), and with ``reserved`` a name that is a key of the connection
+    request itself (:data:`~powens_django.client.api.RESERVED_CONNECTION_KEYS`: its value
+    would be read as ``source``, ``connector_uuid``...). Repaired in a copy: ``values``
+    becomes a list of objects (``[]`` when it is not a list); ``connector_sources`` and
+    ``auth_mechanisms`` lists of strings (a lone string becomes a one-item list, any
+    other value is removed: the field then applies everywhere); a ``type``, ``label`` or
+    ``regex`` that is not a string is removed (a number label becomes text); ``required``
+    becomes a boolean. Other keys are kept as they are. What was wrong is appended to
+    ``problems`` (short texts naming the field, never a value typed by anyone).
+    """
+    report = problems if problems is not None else []
+    if not isinstance(definition, Mapping):
+        report.append("a field that is not an object was dropped")
+        return None
+    name = definition.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > FIELD_NAME_MAX:
+        report.append("a field without a usable name was dropped")
+        return None
+    if reserved and name in RESERVED_CONNECTION_KEYS:
+        report.append(f"field {name!r} was dropped: its name is a key of the request itself")
+        return None
+    cleaned = dict(definition)
+    if "values" in cleaned:
+        values = cleaned["values"]
+        if not isinstance(values, list | tuple):
+            report.append(f"field {name!r}: 'values' is not a list")
+            cleaned["values"] = []
+        elif not all(isinstance(v, Mapping) for v in values):
+            report.append(f"field {name!r}: 'values' holds entries that are not objects")
+            cleaned["values"] = [v for v in values if isinstance(v, Mapping)]
+        else:
+            cleaned["values"] = list(values)
+    for key in _FIELD_LISTS:
+        items = cleaned.get(key)
+        if items is None:
+            continue
+        if isinstance(items, str):
+            report.append(f"field {name!r}: {key!r} is a string, not a list")
+            cleaned[key] = [items]
+        elif isinstance(items, list | tuple):
+            kept = [item for item in items if isinstance(item, str)]
+            if len(kept) != len(items):
+                report.append(f"field {name!r}: {key!r} holds entries that are not strings")
+            cleaned[key] = kept
+        else:
+            report.append(f"field {name!r}: {key!r} is not a list")
+            del cleaned[key]
+    label = cleaned.get("label")
+    if isinstance(label, int | float) and not isinstance(label, bool):
+        cleaned["label"] = str(label)
+    for key in ("type", "label", "regex"):
+        if cleaned.get(key) is not None and not isinstance(cleaned[key], str):
+            report.append(f"field {name!r}: {key!r} is not a string")
+            del cleaned[key]
+    required = cleaned.get("required")
+    if required is not None and not isinstance(required, bool):
+        report.append(f"field {name!r}: 'required' is not a boolean")
+        text = str(required).strip().lower()
+        cleaned["required"] = text not in ("", "0", "false", "no", "none", "null")
+    return cleaned
+
+
+def clean_connector_fields(value: Any, problems: list[str]) -> list[dict[str, Any]]:
+    """A connector's ``fields`` as the forms can render them (see
+    :func:`clean_field_definition`); names that are request keys are dropped."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        problems.append("'fields' is not a list")
+        return []
+    cleaned = (clean_field_definition(d, problems=problems, reserved=True) for d in value)
+    return [d for d in cleaned if d is not None]
+
+
+def _log_field_problems(problems: dict[str, list[str]]) -> None:
+    # Once per sync: each distinct problem with how many connectors have it.
+    by_problem: dict[str, list[str]] = {}
+    for uuid, texts in problems.items():
+        for text in dict.fromkeys(texts):
+            by_problem.setdefault(text, []).append(uuid)
+    for text, uuids in by_problem.items():
+        logger.warning(
+            "Connector fields: %s in %d connector(s) (%s%s); stored repaired, raw payload kept",
+            text,
+            len(uuids),
+            ", ".join(uuids[:3]),
+            ", ..." if len(uuids) > 3 else "",
+        )
+
+
 # -- connectors -----------------------------------------------------------------------
 
 
 def _connector_row(
-    payload: Mapping[str, Any], raw: bulk.EncodedJSON, digest: str, now: Any
+    payload: Mapping[str, Any],
+    raw: bulk.EncodedJSON,
+    digest: str,
+    now: Any,
+    problems: list[str] | None = None,
 ) -> dict[str, Any]:
     c = Connector
     name = _str(c, "name", payload.get("name"))
@@ -154,7 +262,9 @@ def _connector_row(
         "products": _list(payload.get("products")),
         "account_usages": _list(payload.get("account_usages")),
         "urls": _list(payload.get("urls")),
-        "fields": _list(payload.get("fields")),
+        "fields": clean_connector_fields(
+            payload.get("fields"), problems if problems is not None else []
+        ),
         "payment_settings": _dict_or_none(payload.get("payment_settings")),
         "raw": raw,
         "raw_hash": digest,
@@ -214,6 +324,7 @@ def sync_connectors(
     payloads = list(payloads)
     total = len(payloads)
     step = max(1, total // 100)
+    problems: dict[str, list[str]] = {}
     with transaction.atomic():
         existing = {
             uuid: (pk, digest)
@@ -245,8 +356,9 @@ def sync_connectors(
                 result.updated += 1
             else:
                 result.created += 1
-            rows.append(_connector_row(payload, raw, digest, now))
+            rows.append(_connector_row(payload, raw, digest, now, problems.setdefault(uuid, [])))
             changed[uuid] = payload
+        _log_field_problems(problems)
         bulk.upsert(Connector, rows, unique_fields="uuid")
         result.written = list(changed)
 

@@ -697,3 +697,137 @@ def test_signals_of_a_rolled_back_transaction_are_never_sent(powens_user, receiv
 
     assert received == []
     assert not Connection.objects.exists()
+
+
+# -- hostile catalogue fields ----------------------------------------------------------------
+
+
+def hostile(payload, *fields):
+    """``payload`` whose fields Powens sent as ``fields`` (then the factory's own)."""
+    return {**payload, "fields": [*fields, *payload["fields"]]}
+
+
+def stored_fields(number=1):
+    return {f["name"]: f for f in Connector.objects.get(uuid=uuid(number)).fields}
+
+
+@pytest.mark.parametrize("values", [7, "par,pro", {"value": "par"}, True])
+def test_a_field_whose_values_is_not_a_list_is_stored_with_no_values(values):
+    sync_connectors(
+        [hostile(connector_payload(1), {"name": "website", "type": "list", "values": values})]
+    )
+
+    assert stored_fields()["website"]["values"] == []
+
+
+def test_values_entries_that_are_not_objects_are_left_out():
+    good = {"value": "par", "label": "Particuliers"}
+    sync_connectors(
+        [
+            hostile(
+                connector_payload(1), {"name": "website", "type": "list", "values": ["x", 3, good]}
+            )
+        ]
+    )
+
+    assert stored_fields()["website"]["values"] == [good]
+
+
+@pytest.mark.parametrize("key", ["connector_sources", "auth_mechanisms"])
+def test_a_lone_string_instead_of_a_list_becomes_a_one_item_list(key):
+    sync_connectors([hostile(connector_payload(1), {"name": "pin", key: "directaccess"})])
+
+    assert stored_fields()["pin"][key] == ["directaccess"]
+
+
+@pytest.mark.parametrize("key", ["connector_sources", "auth_mechanisms"])
+@pytest.mark.parametrize("value", [3, 2.5, {"name": "directaccess"}, True])
+def test_a_scalar_or_object_instead_of_a_list_is_dropped(key, value):
+    sync_connectors([hostile(connector_payload(1), {"name": "pin", key: value})])
+
+    assert key not in stored_fields()["pin"]
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        pytest.param({"label": "No name"}, id="missing"),
+        pytest.param({"name": ""}, id="empty"),
+        pytest.param({"name": "   "}, id="blank"),
+        pytest.param({"name": None}, id="null"),
+        pytest.param({"name": 42}, id="number"),
+        pytest.param({"name": ["login"]}, id="list"),
+        pytest.param({"name": "n" * 256}, id="too-long"),
+        pytest.param("login", id="not-an-object"),
+        pytest.param(None, id="null-entry"),
+    ],
+)
+def test_a_field_without_a_usable_name_is_dropped(definition):
+    sync_connectors([hostile(connector_payload(1), definition)])
+
+    assert list(stored_fields()) == [f"field{f}" for f in range(5)]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["source", "connector_uuid", "id_connector", "active", "expire", "resume", "refresh_auth"],
+)
+def test_a_field_named_like_a_key_of_the_request_is_dropped(name):
+    sync_connectors([hostile(connector_payload(1), {"name": name, "type": "text"})])
+
+    assert name not in stored_fields()
+    assert len(stored_fields()) == 5
+
+
+def test_fields_that_are_not_a_list_are_stored_as_no_fields():
+    sync_connectors([{**connector_payload(1), "fields": {"login": {"type": "text"}}}])
+
+    assert Connector.objects.get().fields == []
+
+
+def test_a_repaired_field_keeps_everything_else_and_the_raw_payload_is_untouched():
+    odd = {
+        "name": "website",
+        "type": "list",
+        "values": 7,
+        "connector_sources": "directaccess",
+        "label": 12,
+        "regex": ["x"],
+        "required": "false",
+        "future_property": {"x": 1},
+    }
+    payload = hostile(connector_payload(1), odd, {"name": "source"})
+
+    sync_connectors([payload])
+
+    assert stored_fields()["website"] == {
+        "name": "website",
+        "type": "list",
+        "values": [],
+        "connector_sources": ["directaccess"],
+        "label": "12",
+        "required": False,
+        "future_property": {"x": 1},
+    }
+    assert Connector.objects.get().raw == payload
+
+
+def test_field_problems_are_logged_once_per_sync_not_per_connector_or_field(caplog):
+    bad = [{"name": "website", "type": "list", "values": 7}, {"name": "source"}, {"name": 5}]
+    payloads = [hostile(connector_payload(i), *bad, *bad) for i in range(1, 41)]
+
+    with caplog.at_level("WARNING", logger="powens_django.sync"):
+        result = sync_connectors(payloads)
+
+    assert result.created == 40
+    lines = [r.getMessage() for r in caplog.records if r.name == "powens_django.sync"]
+    assert len(lines) == 3
+    assert all("in 40 connector(s)" in line for line in lines)
+    assert any("'values' is not a list" in line for line in lines)
+    assert any("'source'" in line and "key of the request" in line for line in lines)
+    assert any("without a usable name" in line for line in lines)
+
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="powens_django.sync"):
+        sync_connectors(payloads)  # unchanged: nothing to say again
+    assert [r for r in caplog.records if r.name == "powens_django.sync"] == []

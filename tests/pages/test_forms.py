@@ -193,6 +193,93 @@ def test_a_pattern_that_times_out_is_logged_and_the_value_accepted(caplog):
     assert any("timed out" in r.getMessage() for r in caplog.records)
 
 
+def test_a_very_long_pattern_is_not_compiled_and_the_value_accepted(caplog):
+    caplog.set_level(logging.WARNING, logger="powens_django.forms")
+    form = ConnectorFieldsForm([field("login", regex="a" * 5000)], {"login": "b"})
+    assert form.is_valid()
+    assert any("5000 characters" in r.getMessage() for r in caplog.records)
+
+
+# -- odd definitions ----------------------------------------------------------------
+
+ODD = [
+    pytest.param({"name": "website", "type": "list", "values": 7}, id="values-number"),
+    pytest.param({"name": "website", "type": "list", "values": "par"}, id="values-string"),
+    pytest.param({"name": "website", "type": "list", "values": {"value": 1}}, id="values-object"),
+    pytest.param({"name": "website", "type": "list", "values": [None, "x", 3]}, id="values-items"),
+    pytest.param({"name": "website", "connector_sources": 5}, id="sources-number"),
+    pytest.param({"name": "website", "connector_sources": None}, id="sources-null"),
+    pytest.param({"name": "website", "auth_mechanisms": 1.5}, id="mechanisms-number"),
+    pytest.param({"name": "website", "auth_mechanisms": {"a": 1}}, id="mechanisms-object"),
+    pytest.param({"name": "website", "type": ["list"]}, id="type-list"),
+    pytest.param({"name": "website", "label": {"fr": "Espace"}}, id="label-object"),
+    pytest.param({"name": "website", "regex": 5}, id="regex-number"),
+    pytest.param({"name": "website", "regex": ["^x$"]}, id="regex-list"),
+    pytest.param({"name": "website", "required": "false"}, id="required-string"),
+]
+
+
+@pytest.mark.parametrize("definition", ODD)
+def test_an_odd_definition_renders_and_validates(definition):
+    form = ConnectorFieldsForm(
+        [definition, field("login")],
+        {"website": "par", "login": "alice"},
+        source="directaccess",
+        auth_mechanism="credentials",
+    )
+
+    assert 'name="login"' in render(form)
+    assert form.is_valid(), form.errors
+    assert form.powens_values()["login"] == "alice"
+
+
+@pytest.mark.parametrize(
+    "definitions", [None, 7, "login", {"name": "login"}, [None, 3, "x", ["login"]]]
+)
+def test_definitions_that_are_not_a_list_of_objects_give_an_empty_form(definitions):
+    form = ConnectorFieldsForm(definitions, {})
+    assert list(form.fields) == []
+    assert form.is_valid()
+
+
+@pytest.mark.parametrize("name", [5, None, "", "  ", ["login"], "n" * 256])
+def test_a_definition_without_a_usable_name_is_left_out(name):
+    form = ConnectorFieldsForm([{"name": name, "type": "text"}, field("login")])
+    assert list(form.fields) == ["login"]
+
+
+def test_a_list_without_usable_values_is_asked_as_text():
+    form = ConnectorFieldsForm([field("website", "list", values=5)], {"website": "par"})
+    assert 'type="text"' in render(form)
+    assert form.is_valid()
+    assert form.powens_values() == {"website": "par"}
+
+
+def test_a_lone_source_name_is_a_one_item_list_not_a_substring():
+    definitions = [field("pin", connector_sources="directaccess")]
+    assert list(ConnectorFieldsForm(definitions, source="directaccess").fields) == ["pin"]
+    assert list(ConnectorFieldsForm(definitions, source="direct").fields) == []
+
+
+def test_a_name_listed_twice_keeps_its_first_definition():
+    form = ConnectorFieldsForm([field("login"), field("login", "password")])
+    assert form.fields["login"].powens_type == "text"
+
+
+def test_the_same_name_for_two_sources_keeps_the_chosen_sources_definition():
+    definitions = [
+        field("login", label="Login A", connector_sources=["a"]),
+        field("login", label="Login B", connector_sources=["b"]),
+    ]
+    assert ConnectorFieldsForm(definitions, source="b")["login"].label == "Login B"
+
+
+def test_a_name_that_is_a_request_key_is_still_asked():
+    # A connection's own fields are shown as Powens asks; sending them is refused by
+    # the service with a clear error (the catalogue sync drops such fields).
+    assert list(ConnectorFieldsForm([field("source")]).fields) == ["source"]
+
+
 # -- relevant fields ----------------------------------------------------------------
 
 SOURCED = [
