@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 import pytest
 from django.template import Context, Template
 
-from powens_django.forms import ConnectorFieldsForm
+from powens_django.forms import REGEX_BUDGET, ConnectorFieldsForm
 from powens_django.templatetags.powens import bank_color, bank_initials, bank_text_color
 
 
@@ -191,6 +192,60 @@ def test_a_pattern_that_times_out_is_logged_and_the_value_accepted(caplog):
     form = ConnectorFieldsForm([evil], {"login": "x" * 3000})
     assert form.is_valid()
     assert any("timed out" in r.getMessage() for r in caplog.records)
+
+
+class FakeClock:
+    """A monotonic clock that moves ``step`` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step, self.reads = 0.0, step, 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        self.now += self.step
+        return self.now
+
+
+def many(count: int, pattern: str) -> list[dict]:
+    return [field(f"f{i}", regex=pattern, required=False) for i in range(count)]
+
+
+def test_the_regexes_of_a_form_share_one_time_budget_then_are_left_to_powens(caplog):
+    caplog.set_level(logging.WARNING, logger="powens_django.forms")
+    form = ConnectorFieldsForm(many(200, r"^[0-9]+$"), {f"f{i}": "abc" for i in range(200)})
+    form.regex_budget.clock = clock = FakeClock(step=0.025)  # each check "takes" 0.025 s
+
+    assert not form.is_valid()
+
+    # 0.5 s of budget: 20 checks ran (two clock reads each) and refused their value;
+    # the 180 others were left to Powens, logged once.
+    assert clock.reads == 2 * 20
+    assert sorted(form.errors, key=lambda n: int(n[1:])) == [f"f{i}" for i in range(20)]
+    [line] = [r.getMessage() for r in caplog.records if "budget" in r.getMessage()]
+    assert "180 field check(s) left to Powens" in line
+
+
+def test_each_validation_has_its_own_budget():
+    data = {f"f{i}": "abc" for i in range(30)}
+    first = ConnectorFieldsForm(many(30, r"^[0-9]+$"), data)
+    first.regex_budget.clock = FakeClock(step=0.1)
+    assert len(first.errors) == 5
+
+    second = ConnectorFieldsForm(many(30, r"^[0-9]+$"), data)
+    assert len(second.errors) == 30  # real checks take microseconds
+
+
+def test_many_catastrophic_patterns_end_within_the_forms_budget(caplog):
+    caplog.set_level(logging.WARNING, logger="powens_django.forms")
+    form = ConnectorFieldsForm(many(200, r"(x+x+)+y"), {f"f{i}": "x" * 3000 for i in range(200)})
+
+    started = time.monotonic()
+    assert form.is_valid()
+    elapsed = time.monotonic() - started
+
+    # A bound, not a benchmark: the budget is 0.5 s; without it this took 10 s or more.
+    assert elapsed < 10 * REGEX_BUDGET
+    assert any("left to Powens" in r.getMessage() for r in caplog.records)
 
 
 def test_a_very_long_pattern_is_not_compiled_and_the_value_accepted(caplog):
