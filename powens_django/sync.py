@@ -483,21 +483,41 @@ def sync_connections(
     now = timezone.now()
     pending: list[tuple[str, int, str | None]] = []  # (event, powens_id, old state)
     deleted_ids: list[int] = []
+    payloads = list(payloads)
+    listed = [_int(p.get("id")) if isinstance(p, Mapping) else None for p in payloads]
     with transaction.atomic():
-        existing = {
-            powens_id: (pk, state, digest, last_update)
-            for powens_id, pk, state, digest, last_update in Connection.objects.filter(
-                powens_user=powens_user
-            ).values_list("powens_id", "pk", "state", "raw_hash", "last_update")
-        }
+        # The user's rows, and any row of a listed id held by another local user (one
+        # query: the count stays fixed).
+        existing: dict[int, tuple[int, str | None, str, Any]] = {}
+        held: dict[int, int] = {}
+        for row_id, owner, pk, state, digest, last_update in Connection.objects.filter(
+            models.Q(powens_user=powens_user)
+            | models.Q(powens_id__in={pid for pid in listed if pid})
+        ).values_list("powens_id", "powens_user_id", "pk", "state", "raw_hash", "last_update"):
+            if owner == powens_user.pk:
+                existing[row_id] = (pk, state, digest, last_update)
+            else:
+                held[row_id] = owner
         rows, changed, seen = [], {}, set()
-        for payload in payloads:
-            powens_id = _int(payload.get("id")) if isinstance(payload, Mapping) else None
+        for payload, powens_id in zip(payloads, listed, strict=True):
             if not powens_id or powens_id in seen:
                 result.skipped += 1
                 logger.warning("Skipping a connection payload without a usable id")
                 continue
             seen.add(powens_id)
+            if powens_id in held:
+                # Powens lists it for this user while another local user holds it: a
+                # mix-up somewhere (a token pasted on the wrong user, a reused id).
+                # Moving it would hand one person's bank to another: leave it.
+                result.skipped += 1
+                logger.warning(
+                    "Connection %s is listed for Powens user %s but belongs locally to "
+                    "another Powens user (pk=%s); left as it is",
+                    powens_id,
+                    powens_user.powens_id,
+                    held[powens_id],
+                )
+                continue
             raw, digest = encode_payload(payload)
             before = existing.get(powens_id)
             if before is not None and before[2] == digest:

@@ -831,3 +831,51 @@ def test_field_problems_are_logged_once_per_sync_not_per_connector_or_field(capl
     with caplog.at_level("WARNING", logger="powens_django.sync"):
         sync_connectors(payloads)  # unchanged: nothing to say again
     assert [r for r in caplog.records if r.name == "powens_django.sync"] == []
+
+
+# -- a connection another local user holds ---------------------------------------------------
+
+
+def test_a_connection_held_by_another_user_is_refused_counted_and_left(make_powens_user, caplog):
+    alice, bob = make_powens_user("alice", 1), make_powens_user("bob", 2)
+    sync_connections(alice, [connection_payload(7, state="wrongpass")])
+
+    with caplog.at_level("WARNING", logger="powens_django.sync"):
+        result = sync_connections(
+            bob, [connection_payload(7), connection_payload(8)], complete=True
+        )
+
+    assert (result.created, result.updated, result.skipped) == (1, 0, 1)
+    assert result.written == [8]
+    held = Connection.objects.get(powens_id=7)
+    assert (held.powens_user, held.state) == (alice, "wrongpass")
+    assert Connection.objects.get(powens_id=8).powens_user == bob
+    [line] = [r.getMessage() for r in caplog.records if "belongs locally" in r.getMessage()]
+    assert "7" in line and f"pk={alice.pk}" in line
+    assert "token-alice" not in line and "token-bob" not in line
+
+
+def test_a_connection_held_by_another_user_keeps_its_sources_and_is_not_pruned(make_powens_user):
+    alice, bob = make_powens_user("alice", 1), make_powens_user("bob", 2)
+    sync_connections(alice, [connection_payload(7, sources=2)])
+
+    result = sync_connections(
+        bob, [connection_payload(7, sources=1)], complete=True, sources_complete=True
+    )
+
+    assert result.skipped == 1
+    assert Connection.objects.get().powens_user == alice
+    assert ConnectionSource.objects.filter(connection__powens_id=7).count() == 2
+
+
+def test_refusing_a_held_connection_makes_no_extra_query(make_powens_user):
+    alice, bob, carol = (make_powens_user(n, i) for i, n in enumerate(("alice", "bob", "carol"), 1))
+    sync_connections(alice, [connection_payload(i) for i in range(1, 51)])
+
+    plain, _ = count_queries(lambda: sync_connections(carol, [connection_payload(100)]))
+    refusing, result = count_queries(
+        lambda: sync_connections(bob, [connection_payload(i) for i in range(1, 52)])
+    )
+
+    assert (result.created, result.skipped) == (1, 50)
+    assert refusing == plain
