@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from . import bulk, signals
@@ -326,6 +326,7 @@ def sync_connectors(
     step = max(1, total // 100)
     problems: dict[str, list[str]] = {}
     with transaction.atomic():
+        _lock_catalogue()
         existing = {
             uuid: (pk, digest)
             for uuid, pk, digest in Connector.objects.values_list("uuid", "pk", "raw_hash")
@@ -396,6 +397,38 @@ def sync_connectors(
             bulk.delete_in(ConnectorCountry, field="connector", values=gone)
             result.removed = bulk.delete_in(Connector, field="pk", values=gone)
     return result
+
+
+#: The key of PostgreSQL's transaction-level advisory lock held by a catalogue sync.
+CATALOGUE_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"powens_django.sync_connectors").digest()[:8], "big", signed=True
+)
+
+
+def _lock_catalogue() -> None:
+    # Two catalogue refreshes at once (a command and a task) would both read the old
+    # rows and write over each other in another order (deadlocks, counts twice): on
+    # PostgreSQL the second waits for the first to commit. Readers are not blocked.
+    # SQLite serialises writers itself.
+    connection = connections[router.db_for_write(Connector)]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CATALOGUE_LOCK_KEY])
+
+
+def _lock_powens_user(powens_user: PowensUser) -> None:
+    # Two requests mirroring the same user's connections at once would both read the
+    # rows as they were, then both write (counted and signalled twice, or deadlocked):
+    # the user's row is locked first, so the second waits for the first to commit.
+    # On SQLite (no SELECT ... FOR UPDATE) the database serialises writers itself.
+    connection = connections[router.db_for_write(PowensUser)]
+    if connection.features.has_select_for_update:
+        no_key = connection.features.has_select_for_no_key_update
+        list(
+            PowensUser.objects.select_for_update(no_key=no_key)
+            .filter(pk=powens_user.pk)
+            .values_list("pk", flat=True)
+        )
 
 
 def _unique(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -486,6 +519,7 @@ def sync_connections(
     payloads = list(payloads)
     listed = [_int(p.get("id")) if isinstance(p, Mapping) else None for p in payloads]
     with transaction.atomic():
+        _lock_powens_user(powens_user)
         # The user's rows, and any row of a listed id held by another local user (one
         # query: the count stays fixed).
         existing: dict[int, tuple[int, str | None, str, Any]] = {}
@@ -581,6 +615,7 @@ def forget_powens_user(powens_user: PowensUser) -> list[int]:
     """
     user_id, powens_id = powens_user.user_id, powens_user.powens_id
     with transaction.atomic():
+        _lock_powens_user(powens_user)  # first, as sync_connections does: no deadlock
         ids = list(powens_user.connections.values_list("powens_id", flat=True))
         ConnectionSource.objects.filter(connection__powens_user=powens_user).delete()
         Connection.objects.filter(powens_user=powens_user).delete()

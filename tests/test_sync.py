@@ -7,6 +7,7 @@ receive (once, after commit).
 """
 
 import datetime as dt
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -879,3 +880,80 @@ def test_refusing_a_held_connection_makes_no_extra_query(make_powens_user):
 
     assert (result.created, result.skipped) == (1, 50)
     assert refusing == plain
+
+
+# -- two syncs at once (PostgreSQL) ----------------------------------------------------------
+
+postgresql_only = pytest.mark.skipif(
+    db_connection.vendor != "postgresql",
+    reason="needs two database connections writing at once: SQLite's shared-cache "
+    "in-memory test database answers 'database table is locked' instead of waiting",
+)
+
+
+def run_together(work, *, threads=2, rounds=40):
+    """Run ``work(round)`` for each of ``rounds`` rounds in each of ``threads`` threads,
+    the threads starting each round together; returns the results and the exceptions."""
+    from django.db import connections
+
+    start = threading.Barrier(threads)
+    results, failures = [], []
+
+    def loop():
+        try:
+            for number in range(rounds):
+                start.wait(30)
+                results.append(work(number))
+        except Exception as exc:  # reported by the test
+            failures.append(exc)
+            start.abort()
+        finally:
+            connections.close_all()
+
+    running = [threading.Thread(target=loop) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join(120)
+    return results, failures
+
+
+@pytest.mark.django_db(transaction=True)
+@postgresql_only
+def test_two_requests_mirroring_the_same_connections_at_once_agree(make_powens_user):
+    alice = make_powens_user("alice", 1)
+
+    def mirror(number):
+        # Both requests mirror what Powens says in this round: a new error message.
+        payloads = [
+            connection_payload(i, sources=2, error_message=f"round {number}") for i in range(1, 11)
+        ]
+        return sync_connections(alice, payloads, complete=True, sources_complete=True)
+
+    results, failures = run_together(mirror)
+
+    assert failures == []
+    assert len(results) == 80
+    # Each round's change is written by one request; the other finds it unchanged.
+    assert sum(r.created for r in results) == 10
+    assert sum(r.created + r.updated for r in results) == 10 * 40
+    assert sum(r.unchanged for r in results) == 10 * 40
+    assert Connection.objects.count() == 10
+    assert ConnectionSource.objects.count() == 20
+    assert set(Connection.objects.values_list("error_message", flat=True)) == {"round 39"}
+
+
+@pytest.mark.django_db(transaction=True)
+@postgresql_only
+def test_two_catalogue_refreshes_at_once_agree():
+    def refresh(number):
+        return sync_connectors(catalogue(range(1, 31), slug=f"round{number}"))
+
+    results, failures = run_together(refresh)
+
+    assert failures == []
+    assert sum(r.created for r in results) == 30
+    assert sum(r.created + r.updated for r in results) == 30 * 40
+    assert Connector.objects.count() == 30
+    assert ConnectorSource.objects.count() == 90
+    assert ConnectorCountry.objects.count() == 40
