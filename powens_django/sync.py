@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from . import bulk, signals
+from .client.api import RESERVED_CONNECTION_KEYS
 from .client.dates import parse_datetime
 from .models import (
     Connection,
@@ -125,11 +126,118 @@ def _dict_or_none(value: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+# -- connector fields -----------------------------------------------------------------
+
+#: The longest field name kept (Powens' are short technical words: "login", "website").
+FIELD_NAME_MAX = 255
+_FIELD_LISTS = ("connector_sources", "auth_mechanisms")
+
+
+def clean_field_definition(
+    definition: Any, *, problems: list[str] | None = None, reserved: bool = False
+) -> dict[str, Any] | None:
+    """One ConnectorField definition made renderable, or None when it cannot be.
+
+    Dropped (None): anything but an object, a field without a usable ``name`` (a
+    non-empty string), and with ``reserved`` a name that is a key of the connection
+    request itself (:data:`~powens_django.client.api.RESERVED_CONNECTION_KEYS`: its value
+    would be read as ``source``, ``connector_uuid``...). Repaired in a copy: ``values``
+    becomes a list of objects (``[]`` when it is not a list); ``connector_sources`` and
+    ``auth_mechanisms`` lists of strings (a lone string becomes a one-item list, any
+    other value is removed: the field then applies everywhere); a ``type``, ``label`` or
+    ``regex`` that is not a string is removed (a number label becomes text); ``required``
+    becomes a boolean. Other keys are kept as they are. What was wrong is appended to
+    ``problems`` (short texts naming the field, never a value typed by anyone).
+    """
+    report = problems if problems is not None else []
+    if not isinstance(definition, Mapping):
+        report.append("a field that is not an object was dropped")
+        return None
+    name = definition.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > FIELD_NAME_MAX:
+        report.append("a field without a usable name was dropped")
+        return None
+    if reserved and name in RESERVED_CONNECTION_KEYS:
+        report.append(f"field {name!r} was dropped: its name is a key of the request itself")
+        return None
+    cleaned = dict(definition)
+    if "values" in cleaned:
+        values = cleaned["values"]
+        if not isinstance(values, list | tuple):
+            report.append(f"field {name!r}: 'values' is not a list")
+            cleaned["values"] = []
+        elif not all(isinstance(v, Mapping) for v in values):
+            report.append(f"field {name!r}: 'values' holds entries that are not objects")
+            cleaned["values"] = [v for v in values if isinstance(v, Mapping)]
+        else:
+            cleaned["values"] = list(values)
+    for key in _FIELD_LISTS:
+        items = cleaned.get(key)
+        if items is None:
+            continue
+        if isinstance(items, str):
+            report.append(f"field {name!r}: {key!r} is a string, not a list")
+            cleaned[key] = [items]
+        elif isinstance(items, list | tuple):
+            kept = [item for item in items if isinstance(item, str)]
+            if len(kept) != len(items):
+                report.append(f"field {name!r}: {key!r} holds entries that are not strings")
+            cleaned[key] = kept
+        else:
+            report.append(f"field {name!r}: {key!r} is not a list")
+            del cleaned[key]
+    label = cleaned.get("label")
+    if isinstance(label, int | float) and not isinstance(label, bool):
+        cleaned["label"] = str(label)
+    for key in ("type", "label", "regex"):
+        if cleaned.get(key) is not None and not isinstance(cleaned[key], str):
+            report.append(f"field {name!r}: {key!r} is not a string")
+            del cleaned[key]
+    required = cleaned.get("required")
+    if required is not None and not isinstance(required, bool):
+        report.append(f"field {name!r}: 'required' is not a boolean")
+        text = str(required).strip().lower()
+        cleaned["required"] = text not in ("", "0", "false", "no", "none", "null")
+    return cleaned
+
+
+def clean_connector_fields(value: Any, problems: list[str]) -> list[dict[str, Any]]:
+    """A connector's ``fields`` as the forms can render them (see
+    :func:`clean_field_definition`); names that are request keys are dropped."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        problems.append("'fields' is not a list")
+        return []
+    cleaned = (clean_field_definition(d, problems=problems, reserved=True) for d in value)
+    return [d for d in cleaned if d is not None]
+
+
+def _log_field_problems(problems: dict[str, list[str]]) -> None:
+    # Once per sync: each distinct problem with how many connectors have it.
+    by_problem: dict[str, list[str]] = {}
+    for uuid, texts in problems.items():
+        for text in dict.fromkeys(texts):
+            by_problem.setdefault(text, []).append(uuid)
+    for text, uuids in by_problem.items():
+        logger.warning(
+            "Connector fields: %s in %d connector(s) (%s%s); stored repaired, raw payload kept",
+            text,
+            len(uuids),
+            ", ".join(uuids[:3]),
+            ", ..." if len(uuids) > 3 else "",
+        )
+
+
 # -- connectors -----------------------------------------------------------------------
 
 
 def _connector_row(
-    payload: Mapping[str, Any], raw: bulk.EncodedJSON, digest: str, now: Any
+    payload: Mapping[str, Any],
+    raw: bulk.EncodedJSON,
+    digest: str,
+    now: Any,
+    problems: list[str] | None = None,
 ) -> dict[str, Any]:
     c = Connector
     name = _str(c, "name", payload.get("name"))
@@ -154,7 +262,9 @@ def _connector_row(
         "products": _list(payload.get("products")),
         "account_usages": _list(payload.get("account_usages")),
         "urls": _list(payload.get("urls")),
-        "fields": _list(payload.get("fields")),
+        "fields": clean_connector_fields(
+            payload.get("fields"), problems if problems is not None else []
+        ),
         "payment_settings": _dict_or_none(payload.get("payment_settings")),
         "raw": raw,
         "raw_hash": digest,
@@ -214,7 +324,9 @@ def sync_connectors(
     payloads = list(payloads)
     total = len(payloads)
     step = max(1, total // 100)
+    problems: dict[str, list[str]] = {}
     with transaction.atomic():
+        _lock_catalogue()
         existing = {
             uuid: (pk, digest)
             for uuid, pk, digest in Connector.objects.values_list("uuid", "pk", "raw_hash")
@@ -245,8 +357,9 @@ def sync_connectors(
                 result.updated += 1
             else:
                 result.created += 1
-            rows.append(_connector_row(payload, raw, digest, now))
+            rows.append(_connector_row(payload, raw, digest, now, problems.setdefault(uuid, [])))
             changed[uuid] = payload
+        _log_field_problems(problems)
         bulk.upsert(Connector, rows, unique_fields="uuid")
         result.written = list(changed)
 
@@ -284,6 +397,38 @@ def sync_connectors(
             bulk.delete_in(ConnectorCountry, field="connector", values=gone)
             result.removed = bulk.delete_in(Connector, field="pk", values=gone)
     return result
+
+
+#: The key of PostgreSQL's transaction-level advisory lock held by a catalogue sync.
+CATALOGUE_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"powens_django.sync_connectors").digest()[:8], "big", signed=True
+)
+
+
+def _lock_catalogue() -> None:
+    # Two catalogue refreshes at once (a command and a task) would both read the old
+    # rows and write over each other in another order (deadlocks, counts twice): on
+    # PostgreSQL the second waits for the first to commit. Readers are not blocked.
+    # SQLite serialises writers itself.
+    connection = connections[router.db_for_write(Connector)]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CATALOGUE_LOCK_KEY])
+
+
+def _lock_powens_user(powens_user: PowensUser) -> None:
+    # Two requests mirroring the same user's connections at once would both read the
+    # rows as they were, then both write (counted and signalled twice, or deadlocked):
+    # the user's row is locked first, so the second waits for the first to commit.
+    # On SQLite (no SELECT ... FOR UPDATE) the database serialises writers itself.
+    connection = connections[router.db_for_write(PowensUser)]
+    if connection.features.has_select_for_update:
+        no_key = connection.features.has_select_for_no_key_update
+        list(
+            PowensUser.objects.select_for_update(no_key=no_key)
+            .filter(pk=powens_user.pk)
+            .values_list("pk", flat=True)
+        )
 
 
 def _unique(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -371,21 +516,42 @@ def sync_connections(
     now = timezone.now()
     pending: list[tuple[str, int, str | None]] = []  # (event, powens_id, old state)
     deleted_ids: list[int] = []
+    payloads = list(payloads)
+    listed = [_int(p.get("id")) if isinstance(p, Mapping) else None for p in payloads]
     with transaction.atomic():
-        existing = {
-            powens_id: (pk, state, digest, last_update)
-            for powens_id, pk, state, digest, last_update in Connection.objects.filter(
-                powens_user=powens_user
-            ).values_list("powens_id", "pk", "state", "raw_hash", "last_update")
-        }
+        _lock_powens_user(powens_user)
+        # The user's rows, and any row of a listed id held by another local user (one
+        # query: the count stays fixed).
+        existing: dict[int, tuple[int, str | None, str, Any]] = {}
+        held: dict[int, int] = {}
+        for row_id, owner, pk, state, digest, last_update in Connection.objects.filter(
+            models.Q(powens_user=powens_user)
+            | models.Q(powens_id__in={pid for pid in listed if pid})
+        ).values_list("powens_id", "powens_user_id", "pk", "state", "raw_hash", "last_update"):
+            if owner == powens_user.pk:
+                existing[row_id] = (pk, state, digest, last_update)
+            else:
+                held[row_id] = owner
         rows, changed, seen = [], {}, set()
-        for payload in payloads:
-            powens_id = _int(payload.get("id")) if isinstance(payload, Mapping) else None
+        for payload, powens_id in zip(payloads, listed, strict=True):
             if not powens_id or powens_id in seen:
                 result.skipped += 1
                 logger.warning("Skipping a connection payload without a usable id")
                 continue
             seen.add(powens_id)
+            if powens_id in held:
+                # Powens lists it for this user while another local user holds it: a
+                # mix-up somewhere (a token pasted on the wrong user, a reused id).
+                # Moving it would hand one person's bank to another: leave it.
+                result.skipped += 1
+                logger.warning(
+                    "Connection %s is listed for Powens user %s but belongs locally to "
+                    "another Powens user (pk=%s); left as it is",
+                    powens_id,
+                    powens_user.powens_id,
+                    held[powens_id],
+                )
+                continue
             raw, digest = encode_payload(payload)
             before = existing.get(powens_id)
             if before is not None and before[2] == digest:
@@ -449,6 +615,7 @@ def forget_powens_user(powens_user: PowensUser) -> list[int]:
     """
     user_id, powens_id = powens_user.user_id, powens_user.powens_id
     with transaction.atomic():
+        _lock_powens_user(powens_user)  # first, as sync_connections does: no deadlock
         ids = list(powens_user.connections.values_list("powens_id", flat=True))
         ConnectionSource.objects.filter(connection__powens_user=powens_user).delete()
         Connection.objects.filter(powens_user=powens_user).delete()

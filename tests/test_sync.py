@@ -7,6 +7,7 @@ receive (once, after commit).
 """
 
 import datetime as dt
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -697,3 +698,262 @@ def test_signals_of_a_rolled_back_transaction_are_never_sent(powens_user, receiv
 
     assert received == []
     assert not Connection.objects.exists()
+
+
+# -- hostile catalogue fields ----------------------------------------------------------------
+
+
+def hostile(payload, *fields):
+    """``payload`` whose fields Powens sent as ``fields`` (then the factory's own)."""
+    return {**payload, "fields": [*fields, *payload["fields"]]}
+
+
+def stored_fields(number=1):
+    return {f["name"]: f for f in Connector.objects.get(uuid=uuid(number)).fields}
+
+
+@pytest.mark.parametrize("values", [7, "par,pro", {"value": "par"}, True])
+def test_a_field_whose_values_is_not_a_list_is_stored_with_no_values(values):
+    sync_connectors(
+        [hostile(connector_payload(1), {"name": "website", "type": "list", "values": values})]
+    )
+
+    assert stored_fields()["website"]["values"] == []
+
+
+def test_values_entries_that_are_not_objects_are_left_out():
+    good = {"value": "par", "label": "Particuliers"}
+    sync_connectors(
+        [
+            hostile(
+                connector_payload(1), {"name": "website", "type": "list", "values": ["x", 3, good]}
+            )
+        ]
+    )
+
+    assert stored_fields()["website"]["values"] == [good]
+
+
+@pytest.mark.parametrize("key", ["connector_sources", "auth_mechanisms"])
+def test_a_lone_string_instead_of_a_list_becomes_a_one_item_list(key):
+    sync_connectors([hostile(connector_payload(1), {"name": "pin", key: "directaccess"})])
+
+    assert stored_fields()["pin"][key] == ["directaccess"]
+
+
+@pytest.mark.parametrize("key", ["connector_sources", "auth_mechanisms"])
+@pytest.mark.parametrize("value", [3, 2.5, {"name": "directaccess"}, True])
+def test_a_scalar_or_object_instead_of_a_list_is_dropped(key, value):
+    sync_connectors([hostile(connector_payload(1), {"name": "pin", key: value})])
+
+    assert key not in stored_fields()["pin"]
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        pytest.param({"label": "No name"}, id="missing"),
+        pytest.param({"name": ""}, id="empty"),
+        pytest.param({"name": "   "}, id="blank"),
+        pytest.param({"name": None}, id="null"),
+        pytest.param({"name": 42}, id="number"),
+        pytest.param({"name": ["login"]}, id="list"),
+        pytest.param({"name": "n" * 256}, id="too-long"),
+        pytest.param("login", id="not-an-object"),
+        pytest.param(None, id="null-entry"),
+    ],
+)
+def test_a_field_without_a_usable_name_is_dropped(definition):
+    sync_connectors([hostile(connector_payload(1), definition)])
+
+    assert list(stored_fields()) == [f"field{f}" for f in range(5)]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["source", "connector_uuid", "id_connector", "active", "expire", "resume", "refresh_auth"],
+)
+def test_a_field_named_like_a_key_of_the_request_is_dropped(name):
+    sync_connectors([hostile(connector_payload(1), {"name": name, "type": "text"})])
+
+    assert name not in stored_fields()
+    assert len(stored_fields()) == 5
+
+
+def test_fields_that_are_not_a_list_are_stored_as_no_fields():
+    sync_connectors([{**connector_payload(1), "fields": {"login": {"type": "text"}}}])
+
+    assert Connector.objects.get().fields == []
+
+
+def test_a_repaired_field_keeps_everything_else_and_the_raw_payload_is_untouched():
+    odd = {
+        "name": "website",
+        "type": "list",
+        "values": 7,
+        "connector_sources": "directaccess",
+        "label": 12,
+        "regex": ["x"],
+        "required": "false",
+        "future_property": {"x": 1},
+    }
+    payload = hostile(connector_payload(1), odd, {"name": "source"})
+
+    sync_connectors([payload])
+
+    assert stored_fields()["website"] == {
+        "name": "website",
+        "type": "list",
+        "values": [],
+        "connector_sources": ["directaccess"],
+        "label": "12",
+        "required": False,
+        "future_property": {"x": 1},
+    }
+    assert Connector.objects.get().raw == payload
+
+
+def test_field_problems_are_logged_once_per_sync_not_per_connector_or_field(caplog):
+    bad = [{"name": "website", "type": "list", "values": 7}, {"name": "source"}, {"name": 5}]
+    payloads = [hostile(connector_payload(i), *bad, *bad) for i in range(1, 41)]
+
+    with caplog.at_level("WARNING", logger="powens_django.sync"):
+        result = sync_connectors(payloads)
+
+    assert result.created == 40
+    lines = [r.getMessage() for r in caplog.records if r.name == "powens_django.sync"]
+    assert len(lines) == 3
+    assert all("in 40 connector(s)" in line for line in lines)
+    assert any("'values' is not a list" in line for line in lines)
+    assert any("'source'" in line and "key of the request" in line for line in lines)
+    assert any("without a usable name" in line for line in lines)
+
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="powens_django.sync"):
+        sync_connectors(payloads)  # unchanged: nothing to say again
+    assert [r for r in caplog.records if r.name == "powens_django.sync"] == []
+
+
+# -- a connection another local user holds ---------------------------------------------------
+
+
+def test_a_connection_held_by_another_user_is_refused_counted_and_left(make_powens_user, caplog):
+    alice, bob = make_powens_user("alice", 1), make_powens_user("bob", 2)
+    sync_connections(alice, [connection_payload(7, state="wrongpass")])
+
+    with caplog.at_level("WARNING", logger="powens_django.sync"):
+        result = sync_connections(
+            bob, [connection_payload(7), connection_payload(8)], complete=True
+        )
+
+    assert (result.created, result.updated, result.skipped) == (1, 0, 1)
+    assert result.written == [8]
+    held = Connection.objects.get(powens_id=7)
+    assert (held.powens_user, held.state) == (alice, "wrongpass")
+    assert Connection.objects.get(powens_id=8).powens_user == bob
+    [line] = [r.getMessage() for r in caplog.records if "belongs locally" in r.getMessage()]
+    assert "7" in line and f"pk={alice.pk}" in line
+    assert "token-alice" not in line and "token-bob" not in line
+
+
+def test_a_connection_held_by_another_user_keeps_its_sources_and_is_not_pruned(make_powens_user):
+    alice, bob = make_powens_user("alice", 1), make_powens_user("bob", 2)
+    sync_connections(alice, [connection_payload(7, sources=2)])
+
+    result = sync_connections(
+        bob, [connection_payload(7, sources=1)], complete=True, sources_complete=True
+    )
+
+    assert result.skipped == 1
+    assert Connection.objects.get().powens_user == alice
+    assert ConnectionSource.objects.filter(connection__powens_id=7).count() == 2
+
+
+def test_refusing_a_held_connection_makes_no_extra_query(make_powens_user):
+    alice, bob, carol = (make_powens_user(n, i) for i, n in enumerate(("alice", "bob", "carol"), 1))
+    sync_connections(alice, [connection_payload(i) for i in range(1, 51)])
+
+    plain, _ = count_queries(lambda: sync_connections(carol, [connection_payload(100)]))
+    refusing, result = count_queries(
+        lambda: sync_connections(bob, [connection_payload(i) for i in range(1, 52)])
+    )
+
+    assert (result.created, result.skipped) == (1, 50)
+    assert refusing == plain
+
+
+# -- two syncs at once (PostgreSQL) ----------------------------------------------------------
+
+postgresql_only = pytest.mark.skipif(
+    db_connection.vendor != "postgresql",
+    reason="needs two database connections writing at once: SQLite's shared-cache "
+    "in-memory test database answers 'database table is locked' instead of waiting",
+)
+
+
+def run_together(work, *, threads=2, rounds=40):
+    """Run ``work(round)`` for each of ``rounds`` rounds in each of ``threads`` threads,
+    the threads starting each round together; returns the results and the exceptions."""
+    from django.db import connections
+
+    start = threading.Barrier(threads)
+    results, failures = [], []
+
+    def loop():
+        try:
+            for number in range(rounds):
+                start.wait(30)
+                results.append(work(number))
+        except Exception as exc:  # reported by the test
+            failures.append(exc)
+            start.abort()
+        finally:
+            connections.close_all()
+
+    running = [threading.Thread(target=loop) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join(120)
+    return results, failures
+
+
+@pytest.mark.django_db(transaction=True)
+@postgresql_only
+def test_two_requests_mirroring_the_same_connections_at_once_agree(make_powens_user):
+    alice = make_powens_user("alice", 1)
+
+    def mirror(number):
+        # Both requests mirror what Powens says in this round: a new error message.
+        payloads = [
+            connection_payload(i, sources=2, error_message=f"round {number}") for i in range(1, 11)
+        ]
+        return sync_connections(alice, payloads, complete=True, sources_complete=True)
+
+    results, failures = run_together(mirror)
+
+    assert failures == []
+    assert len(results) == 80
+    # Each round's change is written by one request; the other finds it unchanged.
+    assert sum(r.created for r in results) == 10
+    assert sum(r.created + r.updated for r in results) == 10 * 40
+    assert sum(r.unchanged for r in results) == 10 * 40
+    assert Connection.objects.count() == 10
+    assert ConnectionSource.objects.count() == 20
+    assert set(Connection.objects.values_list("error_message", flat=True)) == {"round 39"}
+
+
+@pytest.mark.django_db(transaction=True)
+@postgresql_only
+def test_two_catalogue_refreshes_at_once_agree():
+    def refresh(number):
+        return sync_connectors(catalogue(range(1, 31), slug=f"round{number}"))
+
+    results, failures = run_together(refresh)
+
+    assert failures == []
+    assert sum(r.created for r in results) == 30
+    assert sum(r.created + r.updated for r in results) == 30 * 40
+    assert Connector.objects.count() == 30
+    assert ConnectorSource.objects.count() == 90
+    assert ConnectorCountry.objects.count() == 40

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from .. import signals, sync
 from ..conf import get_client
 from ..models import Connector, ConnectorCountry, ConnectorSource
+from ..sync import clean_field_definition
 from .errors import ConnectorUnavailable, NotFound, powens_failures
 
 CATALOGUE_EXPAND = ("fields", "sources", "countries")
@@ -114,28 +115,37 @@ def get_connectable_connector(uuid: str, *, request: HttpRequest | None = None) 
 
 
 def relevant_fields(
-    definitions: Iterable[Mapping[str, Any]],
+    definitions: Iterable[Mapping[str, Any]] | None,
     *,
     source: str | None = None,
     auth_mechanism: str | None = None,
-) -> list[Mapping[str, Any]]:
-    """The ConnectorField definitions that apply to ``source`` and ``auth_mechanism``.
+) -> list[dict[str, Any]]:
+    """The ConnectorField definitions that apply to ``source`` and ``auth_mechanism``,
+    made renderable.
 
     A field listing ``connector_sources`` (or ``auth_mechanisms``) applies only to those;
-    a field listing none applies everywhere. Entries without a name are dropped.
+    a field listing none applies everywhere. Whatever reaches here (a connector's
+    ``fields`` stored by an older version, a connection's ``fields`` as Powens sent
+    them) is repaired as the catalogue sync does (:func:`clean_field_definition`):
+    entries without a usable name are dropped, odd ``values`` or source lists repaired;
+    a name listed twice keeps its first definition. Names that are keys of the request
+    are kept: sending them fails with a clear error rather than losing the field.
     """
-    chosen = []
-    for definition in definitions or []:
-        if not isinstance(definition, Mapping) or not definition.get("name"):
+    if not isinstance(definitions, list | tuple):
+        return []
+    chosen: dict[str, dict[str, Any]] = {}
+    for definition in definitions:
+        cleaned = clean_field_definition(definition)
+        if cleaned is None or cleaned["name"] in chosen:
             continue
-        sources = definition.get("connector_sources") or []
-        mechanisms = definition.get("auth_mechanisms") or []
+        sources = cleaned.get("connector_sources") or []
+        mechanisms = cleaned.get("auth_mechanisms") or []
         if source and sources and source not in sources:
             continue
         if auth_mechanism and mechanisms and auth_mechanism not in mechanisms:
             continue
-        chosen.append(definition)
-    return chosen
+        chosen[cleaned["name"]] = cleaned
+    return list(chosen.values())
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,7 @@ class ConnectOptions:
     sources: list[ConnectorSource] = field(default_factory=list)
     source: ConnectorSource | None = None
     mechanism: str = ""
-    fields: list[Mapping[str, Any]] = field(default_factory=list)
+    fields: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def source_name(self) -> str | None:
@@ -177,7 +187,7 @@ def connect_options(connector: Connector, *, source: str | None = None) -> Conne
     )
     chosen = next((s for s in sources if s.name == source), sources[0] if sources else None)
     mechanism = (chosen.auth_mechanism if chosen else "") or connector.auth_mechanism
-    fields: list[Mapping[str, Any]] = []
+    fields: list[dict[str, Any]] = []
     if mechanism == "credentials":
         fields = relevant_fields(
             connector.fields, source=chosen.name if chosen else None, auth_mechanism=mechanism

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 import pytest
 from django.template import Context, Template
 
-from powens_django.forms import ConnectorFieldsForm
+from powens_django.forms import REGEX_BUDGET, ConnectorFieldsForm
 from powens_django.templatetags.powens import bank_color, bank_initials, bank_text_color
 
 
@@ -191,6 +192,147 @@ def test_a_pattern_that_times_out_is_logged_and_the_value_accepted(caplog):
     form = ConnectorFieldsForm([evil], {"login": "x" * 3000})
     assert form.is_valid()
     assert any("timed out" in r.getMessage() for r in caplog.records)
+
+
+class FakeClock:
+    """A monotonic clock that moves ``step`` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step, self.reads = 0.0, step, 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        self.now += self.step
+        return self.now
+
+
+def many(count: int, pattern: str) -> list[dict]:
+    return [field(f"f{i}", regex=pattern, required=False) for i in range(count)]
+
+
+def test_the_regexes_of_a_form_share_one_time_budget_then_are_left_to_powens(caplog):
+    caplog.set_level(logging.WARNING, logger="powens_django.forms")
+    form = ConnectorFieldsForm(many(200, r"^[0-9]+$"), {f"f{i}": "abc" for i in range(200)})
+    form.regex_budget.clock = clock = FakeClock(step=0.025)  # each check "takes" 0.025 s
+
+    assert not form.is_valid()
+
+    # 0.5 s of budget: 20 checks ran (two clock reads each) and refused their value;
+    # the 180 others were left to Powens, logged once.
+    assert clock.reads == 2 * 20
+    assert sorted(form.errors, key=lambda n: int(n[1:])) == [f"f{i}" for i in range(20)]
+    [line] = [r.getMessage() for r in caplog.records if "budget" in r.getMessage()]
+    assert "180 field check(s) left to Powens" in line
+
+
+def test_each_validation_has_its_own_budget():
+    data = {f"f{i}": "abc" for i in range(30)}
+    first = ConnectorFieldsForm(many(30, r"^[0-9]+$"), data)
+    first.regex_budget.clock = FakeClock(step=0.1)
+    assert len(first.errors) == 5
+
+    second = ConnectorFieldsForm(many(30, r"^[0-9]+$"), data)
+    assert len(second.errors) == 30  # real checks take microseconds
+
+
+def test_many_catastrophic_patterns_end_within_the_forms_budget(caplog):
+    caplog.set_level(logging.WARNING, logger="powens_django.forms")
+    form = ConnectorFieldsForm(many(200, r"(x+x+)+y"), {f"f{i}": "x" * 3000 for i in range(200)})
+
+    started = time.monotonic()
+    assert form.is_valid()
+    elapsed = time.monotonic() - started
+
+    # A bound, not a benchmark: the budget is 0.5 s; without it this took 10 s or more.
+    assert elapsed < 10 * REGEX_BUDGET
+    assert any("left to Powens" in r.getMessage() for r in caplog.records)
+
+
+def test_a_very_long_pattern_is_not_compiled_and_the_value_accepted(caplog):
+    caplog.set_level(logging.WARNING, logger="powens_django.forms")
+    form = ConnectorFieldsForm([field("login", regex="a" * 5000)], {"login": "b"})
+    assert form.is_valid()
+    assert any("5000 characters" in r.getMessage() for r in caplog.records)
+
+
+# -- odd definitions ----------------------------------------------------------------
+
+ODD = [
+    pytest.param({"name": "website", "type": "list", "values": 7}, id="values-number"),
+    pytest.param({"name": "website", "type": "list", "values": "par"}, id="values-string"),
+    pytest.param({"name": "website", "type": "list", "values": {"value": 1}}, id="values-object"),
+    pytest.param({"name": "website", "type": "list", "values": [None, "x", 3]}, id="values-items"),
+    pytest.param({"name": "website", "connector_sources": 5}, id="sources-number"),
+    pytest.param({"name": "website", "connector_sources": None}, id="sources-null"),
+    pytest.param({"name": "website", "auth_mechanisms": 1.5}, id="mechanisms-number"),
+    pytest.param({"name": "website", "auth_mechanisms": {"a": 1}}, id="mechanisms-object"),
+    pytest.param({"name": "website", "type": ["list"]}, id="type-list"),
+    pytest.param({"name": "website", "label": {"fr": "Espace"}}, id="label-object"),
+    pytest.param({"name": "website", "regex": 5}, id="regex-number"),
+    pytest.param({"name": "website", "regex": ["^x$"]}, id="regex-list"),
+    pytest.param({"name": "website", "required": "false"}, id="required-string"),
+]
+
+
+@pytest.mark.parametrize("definition", ODD)
+def test_an_odd_definition_renders_and_validates(definition):
+    form = ConnectorFieldsForm(
+        [definition, field("login")],
+        {"website": "par", "login": "alice"},
+        source="directaccess",
+        auth_mechanism="credentials",
+    )
+
+    assert 'name="login"' in render(form)
+    assert form.is_valid(), form.errors
+    assert form.powens_values()["login"] == "alice"
+
+
+@pytest.mark.parametrize(
+    "definitions", [None, 7, "login", {"name": "login"}, [None, 3, "x", ["login"]]]
+)
+def test_definitions_that_are_not_a_list_of_objects_give_an_empty_form(definitions):
+    form = ConnectorFieldsForm(definitions, {})
+    assert list(form.fields) == []
+    assert form.is_valid()
+
+
+@pytest.mark.parametrize("name", [5, None, "", "  ", ["login"], "n" * 256])
+def test_a_definition_without_a_usable_name_is_left_out(name):
+    form = ConnectorFieldsForm([{"name": name, "type": "text"}, field("login")])
+    assert list(form.fields) == ["login"]
+
+
+def test_a_list_without_usable_values_is_asked_as_text():
+    form = ConnectorFieldsForm([field("website", "list", values=5)], {"website": "par"})
+    assert 'type="text"' in render(form)
+    assert form.is_valid()
+    assert form.powens_values() == {"website": "par"}
+
+
+def test_a_lone_source_name_is_a_one_item_list_not_a_substring():
+    definitions = [field("pin", connector_sources="directaccess")]
+    assert list(ConnectorFieldsForm(definitions, source="directaccess").fields) == ["pin"]
+    assert list(ConnectorFieldsForm(definitions, source="direct").fields) == []
+
+
+def test_a_name_listed_twice_keeps_its_first_definition():
+    form = ConnectorFieldsForm([field("login"), field("login", "password")])
+    assert form.fields["login"].powens_type == "text"
+
+
+def test_the_same_name_for_two_sources_keeps_the_chosen_sources_definition():
+    definitions = [
+        field("login", label="Login A", connector_sources=["a"]),
+        field("login", label="Login B", connector_sources=["b"]),
+    ]
+    assert ConnectorFieldsForm(definitions, source="b")["login"].label == "Login B"
+
+
+def test_a_name_that_is_a_request_key_is_still_asked():
+    # A connection's own fields are shown as Powens asks; sending them is refused by
+    # the service with a clear error (the catalogue sync drops such fields).
+    assert list(ConnectorFieldsForm([field("source")]).fields) == ["source"]
 
 
 # -- relevant fields ----------------------------------------------------------------
