@@ -162,9 +162,28 @@ TASKS = {"default": {"BACKEND": f"{tasks_framework}.backends.immediate.Immediate
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Callback states and sandbox bank page ids stay out of the access log.
+    "filters": {"redact_urls": {"()": "powens_django.logging.RedactURLSecrets"}},
+    "formatters": {
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_urls"]},
+        "access": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["redact_urls"],
+        },
+    },
     "loggers": {
         "powens_django": {"handlers": ["console"], "level": env.str("POWENS_LOG_LEVEL", "INFO")},
+        "django.server": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        # "Not Found: /path" lines name the sandbox bank page too.
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 

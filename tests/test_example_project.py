@@ -272,3 +272,19 @@ def test_the_demo_sandbox_opens_a_bank_page_for_its_own_callback_only(demo_serve
     assert own.status_code == 200, own.text
     assert other.status_code == 400
     assert other.json()["code"] == "invalidValue"
+
+
+def test_the_example_access_log_keeps_no_callback_state_nor_bank_page_id(tmp_path):
+    code = (
+        "import logging\n"
+        "logging.getLogger('django.server').info('\"%s\" %s %s', "
+        "'GET /banks/callback/?state=S3CR3T-STATE&id_connection=1 HTTP/1.1', '302', '0')\n"
+        "logging.getLogger('django.request').warning('%s: %s', 'Gone', "
+        "'/sandbox/2.0/bank/B4NK-PAGE-ID-0123456789abcdef')\n"
+    )
+    result = run_example(example_env(tmp_path, DEBUG="True"), "shell", "-c", code)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert '"GET /banks/callback/?[redacted] HTTP/1.1" 302 0' in result.stderr
+    assert "Gone: /sandbox/2.0/bank/[redacted]" in result.stderr
+    assert "S3CR3T" not in result.stderr and "B4NK" not in result.stderr
