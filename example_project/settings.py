@@ -1,28 +1,55 @@
 """Settings of the example site: a Django project using powens-django on the sandbox.
 
 Everything is read from the environment (or a ``.env`` file at the repository root,
-see ``.env.example``) through django-environ. The defaults are for local development
-only: with ``DEBUG`` off, ``SECRET_KEY`` and the token encryption key must be given.
+see ``.env.example``; ``ENV_FILE`` names another file, or none when empty) through
+django-environ.
+
+With ``DEBUG`` on (the default, what ``make demo`` runs) the sandbox is installed and
+mounted at ``/sandbox/2.0/`` and every secret has a development default. With ``DEBUG``
+off nothing is defaulted: a missing secret stops the site at start-up with an
+``ImproperlyConfigured`` naming the environment variables to set, and the sandbox is
+neither installed nor mounted unless ``POWENS_SANDBOX_ALLOW_WITHOUT_DEBUG=True`` (a
+staging demo, with secrets of its own).
 """
 
 from pathlib import Path
 
 import django
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
-    env.read_env(str(BASE_DIR / ".env"))
+ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file():
+    env.read_env(ENV_FILE)
 
 DEBUG = env.bool("DEBUG", default=True)
 PORT = env.int("PORT", default=8000)
 
-# Development-only fallbacks: refuse to run in production without real secrets.
-_DEV_SECRET_KEY = "django-insecure-example-project-development-only"
-_DEV_TOKEN_KEY = "hVxg3Wh6uSGJNjEYyD-Ei0n3vTSOZVKgs1bk-9rxbXU="  # Fernet key, dev only
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else environ.Env.NOTSET)
+# The sandbox (a fake Powens that gives a token for any of its users to whoever knows
+# its client secret) only in development, or when a staging demo says so out loud.
+SANDBOX = DEBUG or env.bool("POWENS_SANDBOX_ALLOW_WITHOUT_DEBUG", default=False)
+
+# Development-only defaults. With DEBUG off a missing value is collected here and
+# reported, all at once, below: never silently replaced by a development secret.
+_MISSING: list[str] = []
+
+
+def _setting(name: str, development: object, *, cast: str = "str") -> object:
+    """The environment variable ``name``; ``development`` when it is absent and
+    ``DEBUG`` is on; else it is recorded as missing."""
+    value = getattr(env, cast)(name, default=None)
+    if value not in (None, "", []):
+        return value
+    if DEBUG:
+        return development
+    _MISSING.append(name)
+    return None
+
+
+SECRET_KEY = str(_setting("SECRET_KEY", "django-insecure-example-project-development-only"))
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
@@ -36,7 +63,7 @@ INSTALLED_APPS = [
     # The tasks backport, on Django 5.2 only: Django 6 ships django.tasks.
     *(["django_tasks"] if django.VERSION < (6, 0) else []),
     "powens_django",
-    "powens_django.sandbox",
+    *(["powens_django.sandbox"] if SANDBOX else []),
     "example_project.demo",
 ]
 
@@ -89,25 +116,42 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
 # The app's client points at the sandbox this same site serves, unless POWENS_API_URL
-# or POWENS_DOMAIN name a real Powens domain.
+# or POWENS_DOMAIN name a real Powens domain (one of them is required with DEBUG off).
 _domain = env.str("POWENS_DOMAIN", default="")
+_api_url = env.str("POWENS_API_URL", default="")
+if not _domain and not _api_url:
+    if DEBUG:
+        _api_url = f"http://127.0.0.1:{PORT}/sandbox/2.0/"
+    else:
+        _MISSING.append("POWENS_DOMAIN (or POWENS_API_URL)")
 POWENS = {
     "DOMAIN": _domain or None,
-    "API_URL": env.str(
-        "POWENS_API_URL",
-        default="" if _domain else f"http://127.0.0.1:{PORT}/sandbox/2.0/",
-    )
+    "API_URL": _api_url or None,
+    "CLIENT_ID": _setting("POWENS_CLIENT_ID", "10000001"),
+    "CLIENT_SECRET": _setting("POWENS_CLIENT_SECRET", "sandbox-client-secret"),
+    # Optional (connector updates only): no default without DEBUG.
+    "CONFIG_TOKEN": env.str("POWENS_CONFIG_TOKEN", default="sandbox-config-token" if DEBUG else "")
     or None,
-    "CLIENT_ID": env.str("POWENS_CLIENT_ID", default="10000001"),
-    "CLIENT_SECRET": env.str("POWENS_CLIENT_SECRET", default="sandbox-client-secret"),
-    "CONFIG_TOKEN": env.str("POWENS_CONFIG_TOKEN", default="sandbox-config-token"),
-    "TOKEN_ENCRYPTION_KEYS": env.list(
+    "TOKEN_ENCRYPTION_KEYS": _setting(
         "POWENS_TOKEN_ENCRYPTION_KEYS",
-        default=[_DEV_TOKEN_KEY] if DEBUG else environ.Env.NOTSET,
+        ["hVxg3Wh6uSGJNjEYyD-Ei0n3vTSOZVKgs1bk-9rxbXU="],  # a Fernet key, development only
+        cast="list",
     ),
-    "WEBHOOK_SECRETS": env.list("POWENS_WEBHOOK_SECRETS", default=["sandbox-webhook-secret"]),
+    # Optional: without secrets, signed webhooks are refused. No default without DEBUG.
+    "WEBHOOK_SECRETS": env.list(
+        "POWENS_WEBHOOK_SECRETS", default=["sandbox-webhook-secret"] if DEBUG else []
+    ),
     "E2E_ENCRYPTION": env.bool("POWENS_E2E_ENCRYPTION", default=False),
+    # The callback URL registered at Powens; None builds it from the request.
+    "REDIRECT_URI": env.str("POWENS_REDIRECT_URI", default="") or None,
 }
+
+if _MISSING:
+    raise ImproperlyConfigured(
+        "DEBUG is off, so the example site uses no development secret: set "
+        + ", ".join(_MISSING)
+        + " in the environment (or .env; see .env.example)."
+    )
 
 # Django's tasks framework (django.tasks on Django 6, the django-tasks backport on 5.2):
 # run tasks inline here; a production site picks a database or Redis backend and runs
@@ -118,19 +162,50 @@ TASKS = {"default": {"BACKEND": f"{tasks_framework}.backends.immediate.Immediate
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Callback states and sandbox bank page ids stay out of the access log.
+    "filters": {"redact_urls": {"()": "powens_django.logging.RedactURLSecrets"}},
+    "formatters": {
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_urls"]},
+        "access": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["redact_urls"],
+        },
+    },
     "loggers": {
         "powens_django": {"handlers": ["console"], "level": env.str("POWENS_LOG_LEVEL", "INFO")},
+        "django.server": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        # "Not Found: /path" lines name the sandbox bank page too.
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 
 # The sandbox (powens_django.sandbox) reads only this dict: it is the other side of
 # the wire and shares nothing with the app. Its credentials match POWENS above.
-POWENS_SANDBOX = {
-    "CLIENTS": {POWENS["CLIENT_ID"]: POWENS["CLIENT_SECRET"]},
-    "CONFIG_TOKENS": [POWENS["CONFIG_TOKEN"]],
-    "WEBHOOK_SECRET": POWENS["WEBHOOK_SECRETS"][0] if POWENS["WEBHOOK_SECRETS"] else None,
-    # Webhooks go to the example site's receiver, one URL per event type.
-    "WEBHOOK_URLS": {},
-    "FAULTS": env.str("POWENS_SANDBOX_FAULTS", default=""),
-}
+if SANDBOX:
+    # The bank page sends people back only to these: the site's own callback (the
+    # pages are mounted at /banks/, urls.py) on each of its hosts and PORT.
+    _callbacks = [POWENS["REDIRECT_URI"]] if POWENS["REDIRECT_URI"] else []
+    _callbacks += [
+        f"http://{host}:{PORT}/banks/callback/"
+        for host in ALLOWED_HOSTS
+        if host and not host.startswith(".") and "*" not in host
+    ]
+    POWENS_SANDBOX = {
+        # Only with POWENS_SANDBOX_ALLOW_WITHOUT_DEBUG=True (powens_sandbox.E006).
+        "ALLOW_WITHOUT_DEBUG": not DEBUG,
+        "CLIENTS": {POWENS["CLIENT_ID"]: POWENS["CLIENT_SECRET"]},
+        "CONFIG_TOKENS": [POWENS["CONFIG_TOKEN"]] if POWENS["CONFIG_TOKEN"] else [],
+        "WEBHOOK_SECRET": POWENS["WEBHOOK_SECRETS"][0] if POWENS["WEBHOOK_SECRETS"] else None,
+        # Webhooks go to the example site's receiver, one URL per event type.
+        "WEBHOOK_URLS": {},
+        "REDIRECT_URIS": env.list("POWENS_SANDBOX_REDIRECT_URIS", default=_callbacks),
+        "FAULTS": env.str("POWENS_SANDBOX_FAULTS", default=""),
+    }

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
@@ -9,5 +10,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("banks/", include("powens_django.urls")),
-    path("sandbox/2.0/", include("powens_django.sandbox.urls")),
 ]
+
+# The sandbox only where settings install it: in development (DEBUG on), or a staging
+# demo that allows it out loud (example_project/settings.py).
+if apps.is_installed("powens_django.sandbox"):
+    urlpatterns += [path("sandbox/2.0/", include("powens_django.sandbox.urls"))]

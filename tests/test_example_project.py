@@ -121,3 +121,170 @@ def test_the_app_catalogue_is_mirrored_from_the_demo_sandbox(demo_server, demo_e
     )
     count = int(manage(demo_env, "shell", "-c", check).split()[-1])
     assert count >= 20
+
+
+# -- secrets and the sandbox outside development ---------------------------------------
+
+PRODUCTION_SECRETS = {
+    "SECRET_KEY": "a-production-secret-key-that-is-long-enough-for-check-deploy-0123456789",
+    "POWENS_DOMAIN": "acme",
+    "POWENS_CLIENT_ID": "42",
+    "POWENS_CLIENT_SECRET": "the-real-client-secret",
+    "POWENS_TOKEN_ENCRYPTION_KEYS": "hVxg3Wh6uSGJNjEYyD-Ei0n3vTSOZVKgs1bk-9rxbXU=",
+    "POWENS_WEBHOOK_SECRETS": "the-real-webhook-secret",
+}
+
+
+def example_env(tmp_path, **values: str) -> dict[str, str]:
+    """The environment of the example site with ``values``: nothing of this process's
+    POWENS_* or DJANGO_* variables, nor the repository's ``.env`` (``ENV_FILE`` empty)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWENS_", "DJANGO_"))}
+    for name in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "PORT"):
+        env.pop(name, None)
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'example.sqlite3'}",
+        DJANGO_SETTINGS_MODULE="example_project.settings",
+        PYTHONPATH=str(ROOT),
+        ENV_FILE="",
+        **values,
+    )
+    return env
+
+
+def run_example(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+SETTINGS_PROBE = (
+    "from django.conf import settings; from django.urls import resolve, Resolver404\n"
+    "try:\n    resolve('/sandbox/2.0/connectors'); mounted = True\n"
+    "except Resolver404:\n    mounted = False\n"
+    "print('sandbox', 'powens_django.sandbox' in settings.INSTALLED_APPS, mounted)\n"
+    "print('secret', settings.POWENS['CLIENT_SECRET'])\n"
+    "print('redirect_uris', *getattr(settings, 'POWENS_SANDBOX', {}).get('REDIRECT_URIS', []))\n"
+)
+
+
+def test_without_debug_and_without_secrets_the_example_site_refuses_to_start(tmp_path):
+    result = run_example(example_env(tmp_path, DEBUG="False"), "check", "--deploy")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    for name in (
+        "SECRET_KEY",
+        "POWENS_CLIENT_ID",
+        "POWENS_CLIENT_SECRET",
+        "POWENS_TOKEN_ENCRYPTION_KEYS",
+        "POWENS_DOMAIN",
+    ):
+        assert name in result.stderr, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("missing", ["POWENS_CLIENT_SECRET", "POWENS_CLIENT_ID", "POWENS_DOMAIN"])
+def test_without_debug_one_missing_secret_is_named_never_defaulted(tmp_path, missing):
+    values = {k: v for k, v in PRODUCTION_SECRETS.items() if k != missing}
+    result = run_example(example_env(tmp_path, DEBUG="False", **values), "check", "--deploy")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert missing in result.stderr.splitlines()[-1]
+    assert "sandbox-client-secret" not in result.stdout + result.stderr
+
+
+def test_without_debug_the_sandbox_is_neither_installed_nor_mounted(tmp_path):
+    env = example_env(tmp_path, DEBUG="False", **PRODUCTION_SECRETS)
+
+    checked = run_example(env, "check")
+    probe = run_example(env, "shell", "-c", SETTINGS_PROBE)
+
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    assert "powens_sandbox" not in checked.stdout + checked.stderr
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert "sandbox False False" in probe.stdout
+    assert "secret the-real-client-secret" in probe.stdout
+
+
+def test_a_staging_demo_with_the_sandbox_without_debug_must_say_so_and_give_secrets(tmp_path):
+    values = {k: v for k, v in PRODUCTION_SECRETS.items() if k != "POWENS_DOMAIN"}
+    env = example_env(
+        tmp_path,
+        DEBUG="False",
+        POWENS_SANDBOX_ALLOW_WITHOUT_DEBUG="True",
+        ALLOWED_HOSTS="staging.example",
+        POWENS_SANDBOX_REDIRECT_URIS="https://staging.example/banks/callback/",
+        POWENS_API_URL="https://staging.example/sandbox/2.0/",
+        **values,
+    )
+
+    checked = run_example(env, "check")
+    probe = run_example(env, "shell", "-c", SETTINGS_PROBE)
+
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    assert "sandbox True True" in probe.stdout
+    assert "secret the-real-client-secret" in probe.stdout
+    assert "redirect_uris https://staging.example/banks/callback/" in probe.stdout
+
+
+def test_in_development_the_sandbox_registers_the_sites_own_callback(tmp_path):
+    env = example_env(tmp_path, DEBUG="True", PORT="9123")
+
+    probe = run_example(env, "shell", "-c", SETTINGS_PROBE)
+
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert "sandbox True True" in probe.stdout
+    [line] = [line for line in probe.stdout.splitlines() if line.startswith("redirect_uris")]
+    assert "http://127.0.0.1:9123/banks/callback/" in line.split()
+    assert all(uri.endswith(":9123/banks/callback/") for uri in line.split()[1:])
+
+
+def test_the_demo_sandbox_opens_a_bank_page_for_its_own_callback_only(demo_server, demo_env):
+    api = demo_server + "/sandbox/2.0/"
+    user = requests.post(
+        api + "auth/init",
+        json={"client_id": "10000001", "client_secret": "sandbox-client-secret"},
+        timeout=10,
+    ).json()
+    connectors = requests.get(api + "connectors", timeout=10).json()["connectors"]
+    webauth = next(c for c in connectors if c["name"] == "Néobanque Bêta")
+
+    def bank_page(redirect_uri: str) -> requests.Response:
+        return requests.get(
+            api + "webauth-url",
+            params={
+                "client_id": "10000001",
+                "redirect_uri": redirect_uri,
+                "id_connector": webauth["id"],
+            },
+            headers={"Authorization": f"Bearer {user['auth_token']}"},
+            timeout=10,
+        )
+
+    own = bank_page(f"{demo_server}/banks/callback/")
+    other = bank_page("https://evil.example/banks/callback/")
+
+    assert own.status_code == 200, own.text
+    assert other.status_code == 400
+    assert other.json()["code"] == "invalidValue"
+
+
+def test_the_example_access_log_keeps_no_callback_state_nor_bank_page_id(tmp_path):
+    code = (
+        "import logging\n"
+        "logging.getLogger('django.server').info('\"%s\" %s %s', "
+        "'GET /banks/callback/?state=S3CR3T-STATE&id_connection=1 HTTP/1.1', '302', '0')\n"
+        "logging.getLogger('django.request').warning('%s: %s', 'Gone', "
+        "'/sandbox/2.0/bank/B4NK-PAGE-ID-0123456789abcdef')\n"
+    )
+    result = run_example(example_env(tmp_path, DEBUG="True"), "shell", "-c", code)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert '"GET /banks/callback/?[redacted] HTTP/1.1" 302 0' in result.stderr
+    assert "Gone: /sandbox/2.0/bank/[redacted]" in result.stderr
+    assert "S3CR3T" not in result.stderr and "B4NK" not in result.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -18,8 +19,16 @@ SETTING_NAME = "POWENS_SANDBOX"
 FAULTS_ENV = "POWENS_SANDBOX_FAULTS"
 
 DEFAULTS: dict[str, Any] = {
+    # The sandbox hands out tokens to anyone who knows a client secret, and its secrets
+    # are usually development ones: a system check (powens_sandbox.E006) refuses it with
+    # DEBUG=False unless this is True (a staging demo, a test runner forcing DEBUG off).
+    "ALLOW_WITHOUT_DEBUG": False,
     # client_id -> client_secret accepted by /auth/init, /auth/renew, /auth/token/access.
     "CLIENTS": {},
+    # The redirect_uris /webauth-url and /webauth accept, as registered in Powens'
+    # console: exact scheme, host, port and path; no query string. None registered: the
+    # bank page is never opened (it would be an open redirect).
+    "REDIRECT_URIS": [],
     # Bearer tokens accepted for connector updates (the console's configuration token).
     "CONFIG_TOKENS": [],
     # HMAC secret for BI-Signature; None sends unsigned webhooks in "hmac" mode.
@@ -70,6 +79,58 @@ def clients() -> dict[str, str]:
 def config_tokens() -> list[str]:
     """Accepted configuration tokens."""
     return [str(t) for t in (get("CONFIG_TOKENS") or []) if t]
+
+
+def redirect_uri_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be a ``redirect_uri`` (registered or asked for), or None."""
+    if not isinstance(value, str) or not value:
+        return "a redirect_uri must be a non-empty string"
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "a redirect_uri must be an absolute http(s) URL"
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        return "a redirect_uri must not contain a query string or a fragment"
+    try:
+        parts.port  # noqa: B018  (raises ValueError on a port out of range)
+    except ValueError:
+        return "a redirect_uri must have a valid port"
+    return None
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def redirect_uri_key(value: str) -> tuple[str, str, str, int, str]:
+    """What two ``redirect_uri``s must share to match: the scheme and host (compared
+    case-insensitively), any user info, the port (an explicit default port is the
+    same as none) and the path, byte for byte (a trailing slash matters).
+
+    ``value`` must pass :func:`redirect_uri_problem`.
+    """
+    parts = urlsplit(value)
+    scheme = parts.scheme.lower()
+    userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+    return (
+        scheme,
+        userinfo,
+        (parts.hostname or "").lower(),
+        parts.port or _DEFAULT_PORTS[scheme],
+        parts.path or "/",
+    )
+
+
+def registered_redirect_uris() -> list[str]:
+    """The usable entries of ``REDIRECT_URIS`` (the system check reports the others)."""
+    value = get("REDIRECT_URIS") or []
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        return []
+    return [uri for uri in value if redirect_uri_problem(uri) is None]
+
+
+def is_registered_redirect_uri(value: str) -> bool:
+    """Whether ``value`` (which passed :func:`redirect_uri_problem`) is registered."""
+    key = redirect_uri_key(value)
+    return any(redirect_uri_key(uri) == key for uri in registered_redirect_uris())
 
 
 @dataclass(frozen=True)

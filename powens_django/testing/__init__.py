@@ -43,6 +43,7 @@ __all__ = [
     "load_sandbox_catalogue",
     "sandbox_overrides",
     "sandbox_powens_settings",
+    "sandbox_redirect_uris",
     "use_sandbox",
     "webhook_signature_headers",
 ]
@@ -74,15 +75,53 @@ def sandbox_powens_settings(base: dict[str, Any], server_url: str) -> dict[str, 
     }
 
 
+#: The host of Django's test client (``django.test.Client``) in the URLs it builds.
+TEST_CLIENT_ROOT = "http://testserver"
+
+
+def sandbox_redirect_uris(server_url: str) -> list[str]:
+    """The ``redirect_uri``s a test may send to the sandbox: the app's callback
+    (``powens:callback``) on the live server at ``server_url`` and on Django's test
+    client (``http://testserver``), which build it from the request, and
+    ``POWENS["REDIRECT_URI"]`` when set. Without the ``powens:callback`` route in the
+    URLconf, only the last."""
+    from django.conf import settings
+    from django.urls import NoReverseMatch, reverse
+
+    uris: list[str] = []
+    configured = (getattr(settings, "POWENS", None) or {}).get("REDIRECT_URI")
+    if configured:
+        uris.append(str(configured))
+    try:
+        path = reverse("powens:callback")
+    except NoReverseMatch:
+        return uris
+    for root in (server_url.rstrip("/"), TEST_CLIENT_ROOT):
+        if root + path not in uris:
+            uris.append(root + path)
+    return uris
+
+
 def sandbox_overrides(server_url: str) -> dict[str, Any]:
     """The settings (``POWENS`` and ``POWENS_SANDBOX``) that make the sandbox served at
     ``server_url`` the app's Powens, built on the current settings: ready for
-    ``override_settings(**sandbox_overrides(url))``."""
+    ``override_settings(**sandbox_overrides(url))``.
+
+    The sandbox's ``REDIRECT_URIS`` keep what the settings register and gain
+    :func:`sandbox_redirect_uris`, so the pages' web authorization works in tests.
+    """
     from django.conf import settings
 
+    sandbox = getattr(settings, "POWENS_SANDBOX", None) or {}
+    registered = list(sandbox.get("REDIRECT_URIS") or [])
+    added = [uri for uri in sandbox_redirect_uris(server_url) if uri not in registered]
     return {
         "POWENS": sandbox_powens_settings(getattr(settings, "POWENS", {}), server_url),
-        "POWENS_SANDBOX": {**getattr(settings, "POWENS_SANDBOX", {}), **SANDBOX_TEST_SETTINGS},
+        "POWENS_SANDBOX": {
+            **sandbox,
+            **SANDBOX_TEST_SETTINGS,
+            "REDIRECT_URIS": [*registered, *added],
+        },
     }
 
 

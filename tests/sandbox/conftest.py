@@ -72,8 +72,10 @@ class Api:
 
 
 @pytest.fixture
-def api(live_server: Any) -> Iterator[Api]:
-    """The sandbox API over HTTP, at ``{live_server}/sandbox/2.0/``."""
+def api(live_server: Any, settings: Any) -> Iterator[Api]:
+    """The sandbox API over HTTP, at ``{live_server}/sandbox/2.0/``, with
+    :data:`REDIRECT_URI` registered (``POWENS_SANDBOX["REDIRECT_URIS"]``)."""
+    settings.POWENS_SANDBOX = {**settings.POWENS_SANDBOX, "REDIRECT_URIS": [REDIRECT_URI]}
     client = Api(live_server.url + "/sandbox/2.0/")
     yield client
     client.session.close()

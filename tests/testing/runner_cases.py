@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import LiveServerTestCase
+from django.urls import reverse
 
 from powens_django import services
 from powens_django.models import Connector, PowensUser
@@ -31,6 +32,16 @@ class SandboxMixinTests(SandboxLiveServerMixin, LiveServerTestCase):
         assert settings.POWENS["API_URL"] == self.live_server_url + SANDBOX_PATH
         assert self.sandbox_url == self.live_server_url + SANDBOX_PATH
         assert settings.POWENS_SANDBOX["WEBHOOK_DELIVERY"] == "immediate"
+
+    def test_the_sandbox_sends_people_back_to_the_live_servers_callback(self) -> None:
+        person = get_user_model().objects.create_user("bob", password="unused-password")
+        callback = self.live_server_url + reverse("powens:callback")
+        bank = Connector.objects.get(name="Néobanque Bêta")
+
+        start = services.start_webauth(person, redirect_uri=callback, connector=bank)
+
+        assert start.url.startswith(self.sandbox_url + "bank/")
+        assert callback in settings.POWENS_SANDBOX["REDIRECT_URIS"]
 
     def test_the_sandbox_catalogue_is_mirrored_into_the_app(self) -> None:
         # Powens lists hidden connectors only with ``?all``; the app asks without it.

@@ -12,7 +12,7 @@ import re
 import secrets
 import uuid
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -30,13 +30,25 @@ _HEX_COLOR = re.compile(r"^[0-9a-fA-F]{6}$")
 
 
 def _check_redirect_uri(value: str | None) -> str:
+    """``value`` if it is a registered redirect URI, else Powens' 400 answer.
+
+    Powens sends the person back only to a ``redirect_uri`` registered in its console;
+    the sandbox only to one of ``POWENS_SANDBOX["REDIRECT_URIS"]`` (see
+    :func:`config.redirect_uri_key` for what matching means). Anything else would make
+    the bank page an open redirect.
+    """
     if not value:
         raise ApiError(400, "missingParameter", "redirect_uri is required")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ApiError(400, "invalidValue", "redirect_uri must be an absolute http(s) URL")
-    if parts.query or parts.fragment or "?" in value:
-        raise ApiError(400, "invalidValue", "redirect_uri must not contain a query string")
+    problem = config.redirect_uri_problem(value)
+    if problem is not None:
+        raise ApiError(400, "invalidValue", problem)
+    if not config.is_registered_redirect_uri(value):
+        raise ApiError(
+            400,
+            "invalidValue",
+            "redirect_uri is not registered for this client application: add it to "
+            f'{config.SETTING_NAME}["REDIRECT_URIS"] (same scheme, host, port and path)',
+        )
     return value
 
 
@@ -128,6 +140,8 @@ webauth_url = endpoint({"GET": _webauth_url})
 def _webauth(request: HttpRequest) -> HttpResponse:
     """``GET /webauth?token=<temporary code>``: the same, as a browser redirect (307,
     the reference page's status)."""
+    # Checked before the single-use code is spent: a refused call changes nothing.
+    _check_redirect_uri(request.GET.get("redirect_uri"))
     code = take_code(request.GET.get("token"))
     flow = _start_flow(request, code.user)
     return HttpResponseRedirect(_bank_url(request, flow), status=307)
@@ -156,6 +170,11 @@ def bank_page(request: HttpRequest, token: str) -> HttpResponse:
     )
     if flow is None or flow.used is not None or flow.expires <= now():
         return render(request, "powens_sandbox/bank_closed.html", status=410)
+    try:
+        # The setting may have changed since the page was opened: still no open redirect.
+        _check_redirect_uri(flow.redirect_uri)
+    except ApiError as error:
+        return error_response(error, new_request_id())
     connector = flow.connector
     color = connector.color if connector.color and _HEX_COLOR.match(connector.color) else "1d4281"
     if request.method == "GET":
