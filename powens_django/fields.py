@@ -9,6 +9,11 @@ The field is deliberately awkward to misuse: it is not editable in forms, not
 serialized by ``dumpdata``, refuses lookups other than ``isnull`` (ciphertext is
 randomised, so equality could only ever fail silently), and a value that no configured
 key can decrypt raises instead of handing ciphertext to the caller.
+
+Values are decrypted when the attribute is first read, not when the row is loaded: a
+page that lists connections (and their Powens user) never decrypts a token it does not
+use, and a wrong key fails only the calls that need the token, with
+:class:`DecryptionError`, instead of every page that loads the row.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models.functions import Cast
+from django.db.models.query_utils import DeferredAttribute
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import powens_settings
@@ -64,10 +70,38 @@ def decrypt(token: str) -> str:
         ) from None
 
 
+class _Ciphertext(str):
+    """A stored value as loaded, not decrypted yet (never shown: see ``__repr__``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<encrypted>"
+
+    __str__ = __repr__
+
+
+class DecryptingAttribute(DeferredAttribute):
+    """Decrypts the loaded ciphertext on first read and keeps the plain value."""
+
+    def __get__(self, instance: Any, cls: Any = None) -> Any:
+        if instance is None:
+            return self
+        value = super().__get__(instance, cls)
+        if isinstance(value, _Ciphertext):
+            value = decrypt(str.__str__(value))
+            instance.__dict__[self.field.attname] = value
+        return value
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        instance.__dict__[self.field.attname] = value
+
+
 class EncryptedTextField(models.TextField):
     """A ``TextField`` whose database value is Fernet ciphertext."""
 
     description = "Text encrypted at rest (Fernet)"
+    descriptor_class = DecryptingAttribute
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("editable", False)
@@ -81,18 +115,30 @@ class EncryptedTextField(models.TextField):
                 kwargs.pop(key, None)
         return name, path, args, kwargs
 
-    @sensitive_variables("value")
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
         if value is None:
             return None
-        return decrypt(value)
+        return _Ciphertext(value)
+
+    def pre_save(self, model_instance: Any, add: bool) -> Any:
+        # The stored value as it is: an untouched ciphertext is written back as is,
+        # without being decrypted.
+        return model_instance.__dict__.get(self.attname)
 
     @sensitive_variables("value")
     def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, _Ciphertext):
+            return str.__str__(value)
         value = super().get_prep_value(value)
         if value is None or value == "":
             return value if value is None else None
         return encrypt(str(value))
+
+    def has_value(self, instance: Any) -> bool:
+        """Whether ``instance`` stores a value, without decrypting it."""
+        if self.attname not in instance.__dict__:
+            instance.refresh_from_db(fields=[self.attname])
+        return instance.__dict__.get(self.attname) not in (None, "")
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name != "isnull":
@@ -104,7 +150,7 @@ class EncryptedTextField(models.TextField):
 
     def value_to_string(self, obj: Any) -> str:
         # Shown nowhere: admin, serializers and dumpdata get a mask, never the value.
-        return "********" if self.value_from_object(obj) else ""
+        return "********" if self.has_value(obj) else ""
 
 
 @dataclass(frozen=True)

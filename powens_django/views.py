@@ -75,11 +75,20 @@ def _session_key(request: HttpRequest) -> str:
     return str(request.session.session_key)
 
 
+def _log(request: HttpRequest, error: services.ServiceError) -> None:
+    # A token no key opens is the site's own fault, for its error mails; the rest is
+    # Powens or the person, worth a warning.
+    level = logging.ERROR if isinstance(error, services.TokenUnreadable) else logging.WARNING
+    logger.log(
+        level, "%s for user pk=%s: %s", error.code, request.user.pk, error.detail or error.code
+    )
+
+
 def _failure(request: HttpRequest, error: services.ServiceError) -> HttpResponse:
     """A page in plain words for a service error; the details go to the log."""
     if isinstance(error, services.NotFound):
         raise Http404(error.detail)
-    logger.warning("%s for user pk=%s: %s", error.code, request.user.pk, error.detail or error.code)
+    _log(request, error)
     text = get_adapter(request).error_message(error)
     return render(request, T + "powens_error.html", {"text": text}, status=error.http_status)
 
@@ -91,7 +100,7 @@ def _back(
     with the error in plain words, instead of an error page at a POST URL."""
     if isinstance(error, services.NotFound):
         raise Http404(error.detail)
-    logger.warning("%s for user pk=%s: %s", error.code, request.user.pk, error.detail or error.code)
+    _log(request, error)
     level = messages.INFO if error.transient else messages.ERROR
     messages.add_message(request, level, get_adapter(request).error_message(error))
     target = _safe_next(request, request.POST.get("next")) or reverse(fallback, args=args)

@@ -127,7 +127,7 @@ def test_rotate_keys_reencrypts_the_pending_deletions_tokens(pending, user_facto
     for powens_id, token in ((501, ALICE_TOKEN), (502, BOB_TOKEN)):
         assert only_new.decrypt(stored_pending_token(powens_id).encode()).decode() == token
     settings.POWENS = {**settings.POWENS, "TOKEN_ENCRYPTION_KEYS": [new_key]}
-    assert dict(PendingPowensUserDeletion.objects.values_list("powens_id", "token")) == {
+    assert {p.powens_id: p.token for p in PendingPowensUserDeletion.objects.all()} == {
         501: ALICE_TOKEN,
         502: BOB_TOKEN,
     }

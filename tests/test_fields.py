@@ -100,15 +100,34 @@ def test_a_token_saved_after_a_new_key_is_added_uses_the_new_key(make_powens_use
 def test_an_undecryptable_token_raises_instead_of_returning_ciphertext(make_powens_user):
     powens_user = make_powens_user()
 
-    with encryption_keys(NEW_KEY), pytest.raises(DecryptionError):
-        PowensUser.objects.get(pk=powens_user.pk)
+    with encryption_keys(NEW_KEY):
+        loaded = PowensUser.objects.get(pk=powens_user.pk)  # loading does not decrypt
+        with pytest.raises(DecryptionError):
+            loaded.token  # noqa: B018
 
 
-def test_an_undecryptable_token_raises_through_values_too(make_powens_user):
+def test_a_row_whose_token_is_not_read_loads_and_saves_without_any_key(make_powens_user):
     powens_user = make_powens_user()
+    stored = stored_token(powens_user)
 
-    with encryption_keys(NEW_KEY), pytest.raises(DecryptionError):
-        list(PowensUser.objects.filter(pk=powens_user.pk).values_list("token", flat=True))
+    with encryption_keys(NEW_KEY):
+        loaded = PowensUser.objects.select_related("user").get(pk=powens_user.pk)
+        assert loaded.is_linked
+        loaded.save()
+
+    assert stored_token(powens_user) == stored  # written back untouched
+    assert PowensUser.objects.get(pk=powens_user.pk).token == TOKEN
+
+
+def test_values_give_a_mask_never_ciphertext_nor_the_token(make_powens_user):
+    powens_user = make_powens_user()
+    stored = stored_token(powens_user)
+
+    (value,) = PowensUser.objects.filter(pk=powens_user.pk).values_list("token", flat=True)
+
+    assert str(value) == repr(value) == "<encrypted>"
+    assert TOKEN not in f"{value} {value!r}"
+    assert stored not in f"{value} {value!r}"
 
 
 def test_the_decryption_error_names_no_ciphertext_token_or_key(make_powens_user):
@@ -116,7 +135,7 @@ def test_the_decryption_error_names_no_ciphertext_token_or_key(make_powens_user)
     stored = stored_token(powens_user)
 
     with encryption_keys(NEW_KEY), pytest.raises(DecryptionError) as caught:
-        PowensUser.objects.get(pk=powens_user.pk)
+        PowensUser.objects.get(pk=powens_user.pk).token  # noqa: B018
 
     text = f"{caught.value} {caught.value!r}"
     for secret in (stored, TOKEN, CURRENT_KEY, NEW_KEY):
@@ -256,7 +275,7 @@ def test_reading_a_token_without_keys_is_improperly_configured(make_powens_user)
     powens_user = make_powens_user()
 
     with encryption_keys(), pytest.raises(ImproperlyConfigured):
-        PowensUser.objects.get(pk=powens_user.pk)
+        PowensUser.objects.get(pk=powens_user.pk).token  # noqa: B018
 
 
 def test_rotate_keys_without_keys_is_improperly_configured(make_powens_user):

@@ -3,7 +3,7 @@
 See :class:`PowensClient`; errors are in :mod:`.errors`, date helpers in :mod:`.dates`.
 """
 
-from .api import UNSET, PowensClient
+from .api import UNSET, FieldNameClashError, PowensClient
 from .budget import time_budget
 from .dates import POWENS_TZ, format_date, format_datetime, parse_date, parse_datetime
 from .errors import (
@@ -30,6 +30,7 @@ __all__ = [
     "ActionNeededError",
     "AuthenticationError",
     "ConflictError",
+    "FieldNameClashError",
     "InvalidValueError",
     "MalformedResponseError",
     "NotFoundError",

@@ -76,6 +76,9 @@ def add_credentials_connection(
     with link_guard(powens_user):
         try:
             fields = _field_values(values, client)
+        except PowensError as error:
+            raise from_powens(error) from None  # nothing was sent
+        try:
             payload = client.create_connection(
                 fields,
                 connector_uuid=connector.uuid,

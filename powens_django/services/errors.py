@@ -147,11 +147,15 @@ class NoPowensAccount(ServiceError):
 
 class TokenUnreadable(ServiceError):
     """The user's stored Powens token cannot be decrypted with any configured key (a
-    key was removed before ``powens_rotate_keys`` re-encrypted the tokens)."""
+    key was removed before ``powens_rotate_keys`` re-encrypted the tokens): the site's
+    team must fix ``TOKEN_ENCRYPTION_KEYS`` (``manage.py powens_check_keys``)."""
 
     code = "token_unreadable"
-    default_message = _("Your bank connections cannot be reached right now.")
-    http_status = 500
+    default_message = _(
+        "Your bank connections cannot be reached right now. Our team has been alerted; "
+        "please try again later."
+    )
+    http_status = 503
 
 
 class AccountCreationPending(ServiceError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet, TextField, Value
 from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from .. import signals, sync
 from ..client import AuthenticationError, NotFoundError, PowensClient, PowensError
@@ -57,6 +58,7 @@ def ensure_powens_user(user: AnyUser, *, request: HttpRequest | None = None) -> 
     return get_adapter(request).get_or_create_powens_user(user)
 
 
+@sensitive_variables("created")
 def get_or_create_powens_user(user: AnyUser, *, wait: float = 15.0) -> PowensUser:
     """The user's :class:`PowensUser`, calling ``POST /auth/init`` on first use.
 
@@ -81,18 +83,27 @@ def get_or_create_powens_user(user: AnyUser, *, wait: float = 15.0) -> PowensUse
     try:
         with powens_failures():
             created = get_client().init_user()
+        _store_identity(powens_user, created)
     except BaseException:
         PowensUser.objects.filter(pk=powens_user.pk).update(init_claimed_at=None)
         raise
-    powens_user.powens_id = int(created["id_user"])
-    powens_user.token = str(created["auth_token"])
-    powens_user.init_claimed_at = None
-    powens_user.save(update_fields=["powens_id", "token", "init_claimed_at", "updated_at"])
     logger.info("Created Powens user %s for user pk=%s", powens_user.powens_id, user.pk)
     transaction.on_commit(
         lambda: signals.powens_user_created.send(PowensUser, powens_user=powens_user)
     )
     return powens_user
+
+
+@sensitive_variables()
+def _store_identity(powens_user: PowensUser, created: Mapping[str, Any]) -> None:
+    """Save the identity ``/auth/init`` gave. Every local here, and in the ORM frames
+    below (they hold the token in clear), is hidden from error reports; the savepoint
+    keeps the caller's transaction usable to release the claim if saving fails."""
+    powens_user.powens_id = int(created["id_user"])
+    powens_user.token = str(created["auth_token"])
+    powens_user.init_claimed_at = None
+    with transaction.atomic():
+        powens_user.save(update_fields=["powens_id", "token", "init_claimed_at", "updated_at"])
 
 
 def _wait_for_powens_user(powens_user: PowensUser, wait: float) -> PowensUser:
@@ -118,10 +129,18 @@ def linked_powens_user(user: AnyUser) -> PowensUser | None:
 
 
 def client_for(powens_user: PowensUser) -> PowensClient:
-    """A client carrying ``powens_user``'s token (:class:`NoPowensAccount` without one)."""
+    """A client carrying ``powens_user``'s token (:class:`NoPowensAccount` without one,
+    :class:`TokenUnreadable` when no configured key decrypts it)."""
     if not powens_user.is_linked:
         raise NoPowensAccount("This user has no Powens account yet")
-    return get_client(powens_user.token)
+    try:
+        token = powens_user.token
+    except DecryptionError:
+        raise TokenUnreadable(
+            "A stored Powens token cannot be decrypted with any configured key "
+            "(run manage.py powens_check_keys)"
+        ) from None
+    return get_client(token)
 
 
 def delete_powens_user(user: AnyUser) -> Outcome:

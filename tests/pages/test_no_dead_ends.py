@@ -147,3 +147,29 @@ def test_pages_give_powens_a_time_budget_and_say_so_when_it_runs_out(sandbox, br
     assert response["Location"] == reverse("powens:connection", args=[connection.powens_id])
     assert "We could not reach" in messages_of(browser.get(response["Location"]))[0]
     assert bank.Connection.objects.get().sync_count == before  # nothing was sent
+
+
+def test_a_wrong_encryption_key_shows_my_banks_and_a_clear_error_never_a_500(
+    sandbox, browser, settings, caplog
+):
+    from cryptography.fernet import Fernet
+
+    connection = linked_bank(browser)
+    settings.POWENS = {
+        **settings.POWENS,
+        "TOKEN_ENCRYPTION_KEYS": [Fernet.generate_key().decode()],  # the old key is gone
+    }
+
+    my_banks = browser.get(MY_BANKS)
+    detail = browser.get(reverse("powens:connection", args=[connection.powens_id]))
+    sync = browser.post(reverse("powens:connection_sync", args=[connection.powens_id]))
+    refresh = browser.post(reverse("powens:refresh"))
+    logs = browser.get(reverse("powens:connection_logs", args=[connection.powens_id]))
+
+    assert (my_banks.status_code, detail.status_code) == (200, 200)
+    assert (sync.status_code, refresh.status_code) == (302, 302)
+    assert logs.status_code == 503
+    assert "Our team has been alerted" in logs.content.decode()
+    assert any(
+        r.levelname == "ERROR" and "token_unreadable" in r.getMessage() for r in caplog.records
+    )
