@@ -27,6 +27,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .logsafe import printable
 from .services.catalogue import clean_field_definition, relevant_fields
 
 __all__ = [
@@ -109,7 +110,7 @@ class PowensRegexValidator:
             logger.warning(
                 "Connector field %r has a pattern we cannot compile (%s); not checking it",
                 field_name,
-                exc,
+                printable(exc),
             )
 
     def __call__(self, value: Any) -> None:

@@ -15,6 +15,8 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..logsafe import printable
+
 logger = logging.getLogger("powens_django.client")
 
 #: The zone of Powens' naive timestamps.
@@ -58,7 +60,10 @@ def parse_datetime(value: Any) -> dt.datetime | None:
                 return _build(match)
             except ValueError:
                 pass  # e.g. 2024-02-30: well formed, impossible
-    logger.warning("Ignoring a date Powens sent that cannot be parsed: %r", value)
+    logger.warning(
+        "Ignoring a date Powens sent that cannot be parsed: %s",
+        printable(repr(value), limit=100),
+    )
     return None
 
 

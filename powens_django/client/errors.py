@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ..logsafe import printable
+
 
 class PowensError(Exception):
     """Base class of every error the client raises.
@@ -225,7 +227,8 @@ def error_from_response(
         code = _text(body.get("code") or body.get("error"))
         description = _text(body.get("description") or body.get("error_description")) or ""
         message = _text(body.get("message"))
-        request_id = _text(body.get("request_id")) or request_id
+        from_body = _text(body.get("request_id"))
+        request_id = printable(from_body, limit=100) if from_body else request_id
     else:
         code, message = None, None
         description = (

@@ -27,6 +27,7 @@ import requests
 import requests.auth
 
 from .. import __version__
+from ..logsafe import printable
 from . import budget
 from .errors import (
     MalformedResponseError,
@@ -314,7 +315,7 @@ class Transport:
     def _request_id(response: requests.Response) -> str | None:
         for name in REQUEST_ID_HEADERS:
             if name in response.headers:
-                return str(response.headers[name])
+                return printable(response.headers[name], limit=100)
         if response.status_code >= 400:
             # Powens' error body carries the request id when no header does.
             try:
@@ -322,7 +323,7 @@ class Transport:
             except ValueError:
                 return None
             if isinstance(body, dict) and body.get("request_id"):
-                return str(body["request_id"])
+                return printable(body["request_id"], limit=100)
         return None
 
     def _decode(self, response: requests.Response, request_id: str | None) -> Any:

@@ -22,6 +22,7 @@ from ..client import (
     WrongPassError,
 )
 from ..conf import powens_settings
+from ..logsafe import printable
 from ..models import Connection, Connector, PowensUser
 from .catalogue import check_connectable
 from .connections import CONNECTION_EXPAND, _fetch, mirror
@@ -159,5 +160,5 @@ def _refetch_quietly(powens_user: PowensUser, connection: Connection) -> Connect
     try:
         return _fetch(powens_user, connection.powens_id)
     except PowensError as error:
-        logger.info("Could not refresh connection %s: %s", connection.powens_id, error)
+        logger.info("Could not refresh connection %s: %s", connection.powens_id, printable(error))
         return connection

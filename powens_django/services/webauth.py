@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from .. import signals
 from ..conf import powens_settings
+from ..logsafe import printable
 from ..models import Connection, Connector, LinkState
 from .catalogue import check_connectable
 from .connections import fetch_connection, fetch_connections
@@ -251,7 +252,12 @@ def _failed_link(user: AnyUser, record: LinkState, error: str, description: str)
     if cancelled:
         logger.info("Bank link cancelled by user pk=%s", user.pk)
     else:
-        logger.warning("Bank link failed for user pk=%s: %s (%s)", user.pk, error, description)
+        logger.warning(
+            "Bank link failed for user pk=%s: %s (%s)",
+            user.pk,
+            printable(error, limit=100),
+            printable(description, limit=200),
+        )
     signal = signals.link_cancelled if cancelled else signals.link_failed
     transaction.on_commit(
         lambda: signal.send(

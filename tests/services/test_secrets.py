@@ -241,3 +241,28 @@ def test_a_field_named_like_a_creation_key_is_refused_without_its_value_in_the_r
     assert isinstance(raised, services.ServiceError)
     assert name in raised.detail and PASSWORD not in raised.detail
     assert powens_api.requests == []
+
+
+def test_a_failure_to_store_the_new_identity_leaves_no_token_and_releases_the_claim(
+    powens_api, user_factory, monkeypatch
+):
+    user_factory("dave", powens_id=9, token="dave-token")  # id 9 is taken: the save fails
+    carol = user_factory("carol")
+    powens_api.add(
+        "POST", "auth/init", json={"auth_token": TOKEN, "type": "permanent", "id_user": 9}
+    )
+    try:
+        services.ensure_powens_user(carol)
+    except Exception:
+        report = rendered(sys.exc_info())
+    else:  # pragma: no cover
+        pytest.fail("a Powens id already in use was stored")
+
+    assert TOKEN not in report
+    assert "get_or_create_powens_user" in report
+    assert PowensUser.objects.get(user=carol).init_claimed_at is None
+    monkeypatch.setattr("powens_django.services.users.time.sleep", no_waiting)
+    powens_api.add(
+        "POST", "auth/init", json={"auth_token": "tok-second", "type": "permanent", "id_user": 10}
+    )
+    assert services.ensure_powens_user(carol).powens_id == 10
