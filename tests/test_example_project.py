@@ -288,3 +288,15 @@ def test_the_example_access_log_keeps_no_callback_state_nor_bank_page_id(tmp_pat
     assert '"GET /banks/callback/?[redacted] HTTP/1.1" 302 0' in result.stderr
     assert "Gone: /sandbox/2.0/bank/[redacted]" in result.stderr
     assert "S3CR3T" not in result.stderr and "B4NK" not in result.stderr
+
+
+def test_the_example_sqlite_database_uses_immediate_transactions(demo_env):
+    printed = manage(
+        demo_env,
+        "shell",
+        "-c",
+        "from django.db import connection; "
+        "print(connection.settings_dict['OPTIONS'].get('transaction_mode'))",
+    )
+
+    assert printed.strip().splitlines()[-1] == "IMMEDIATE"
