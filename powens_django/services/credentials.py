@@ -134,11 +134,16 @@ def update_connection_refusable(
     update that clears ``SCARequired``). A refusal that is the person's business
     (wrong credentials, an action at the bank, the bank down) is an outcome; the
     connection is then refreshed (``refresh_on_refusal``, best effort), so pages stop
-    saying "up to date"."""
+    saying "up to date". When the answer is lost (a timeout, a 5xx, a garbled answer)
+    the connection is read again: if its state moved, Powens took the update and the
+    outcome is the new state's; otherwise the failure is raised."""
     powens_user = connection.powens_user
     client = client_for(powens_user)
     try:
         fields = _field_values(values, client) if values is not None else None
+    except PowensError as error:
+        raise from_powens(error) from None  # nothing was sent
+    try:
         payload = client.update_connection(
             connection.powens_id,
             fields,
@@ -152,8 +157,16 @@ def update_connection_refusable(
             connection = _refetch_quietly(powens_user, connection)
         return outcome_for_error(error.with_traceback(None), connection)
     except PowensError as error:
-        raise from_powens(error) from None
-    return outcome_for(mirror(powens_user, payload, sources_complete=False))
+        failure = from_powens(error)
+        if not error.transient:
+            raise failure from None
+    else:
+        return outcome_for(mirror(powens_user, payload, sources_complete=False))
+    before = (connection.state, connection.fields)
+    after = _refetch_quietly(powens_user, connection)
+    if after is connection or (after.state, after.fields) == before:
+        raise failure
+    return outcome_for(after)
 
 
 def _refetch_quietly(powens_user: PowensUser, connection: Connection) -> Connection:

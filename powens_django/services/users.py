@@ -25,6 +25,7 @@ from ..models import Connection, PendingPowensUserDeletion, PowensUser
 from .errors import (
     AccountCreationPending,
     NoPowensAccount,
+    PowensUnavailable,
     ServiceError,
     TokenUnreadable,
     from_powens,
@@ -84,8 +85,18 @@ def get_or_create_powens_user(user: AnyUser, *, wait: float = 15.0) -> PowensUse
         with powens_failures():
             created = get_client().init_user()
         _store_identity(powens_user, created)
-    except BaseException:
+    except BaseException as error:
         PowensUser.objects.filter(pk=powens_user.pk).update(init_claimed_at=None)
+        if isinstance(error, PowensUnavailable):
+            # Powens' answer was lost: it may hold a user this site never learnt the
+            # token of, and no API lists a client's users. Say so where the site's team
+            # looks (error mails), with Powens' request id, to delete it in the console.
+            logger.error(
+                "POST /auth/init for user pk=%s got no usable answer (%s): Powens may "
+                "hold a user this site could not record; check the Powens console",
+                user.pk,
+                error.detail,
+            )
         raise
     logger.info("Created Powens user %s for user pk=%s", powens_user.powens_id, user.pk)
     transaction.on_commit(

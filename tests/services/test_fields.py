@@ -4,6 +4,7 @@ credentials)."""
 from __future__ import annotations
 
 import pytest
+import requests
 
 from powens_django import services
 
@@ -71,12 +72,33 @@ def test_a_powens_failure_while_submitting_fields_raises_and_changes_nothing(
     powens_api, waiting_for_otp
 ):
     powens_api.add("POST", "users/me/connections/7", status=500, json={"code": "bug"})
+    # Read again, the connection still asks for its code: Powens did not take it.
+    powens_api.add_connection_fetch(waiting_for_otp.raw)
 
     with pytest.raises(services.PowensUnavailable):
         services.submit_connection_fields(waiting_for_otp, {"otp": "493021"})
 
-    assert len(powens_api.sent()) == 1
-    assert connection(7).raw == waiting_for_otp.raw
+    assert powens_api.sent()[0] == f"POST users/me/connections/7?{EXPAND}"
+    assert [r.method for r in powens_api.requests] == ["POST", "GET", "GET"]
+    assert connection(7).state == "additionalInformationNeeded"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"status": 503, "json": {"code": "bug"}}, {"body": requests.ReadTimeout("slow bank")}],
+    ids=["503", "timeout"],
+)
+def test_a_code_whose_answer_was_lost_but_taken_by_powens_routes_on_the_new_state(
+    powens_api, waiting_for_otp, answer
+):
+    powens_api.add("POST", "users/me/connections/7", **answer)
+    powens_api.add_connection_fetch(connection_payload(7))  # connected after all
+
+    outcome = services.submit_connection_fields(waiting_for_otp, {"otp": "493021"})
+
+    assert outcome.kind == services.CONNECTED
+    assert [r.method for r in powens_api.requests] == ["POST", "GET", "GET"]
+    assert connection(7).state is None
 
 
 def test_with_e2e_encryption_submitted_fields_are_jwe(powens_api, e2e, waiting_for_otp):

@@ -220,3 +220,17 @@ def test_erasing_a_powens_user_also_drops_their_pending_flows(powens_api, alice,
     services.delete_powens_user(alice)
 
     assert not LinkState.objects.filter(user=alice).exists()
+
+
+def test_a_lost_answer_at_first_use_is_reported_for_the_sites_team(
+    powens_api, user_factory, caplog
+):
+    carol = user_factory("carol")
+    powens_api.add("POST", "auth/init", body=requests.ReadTimeout("read timed out"))
+
+    with pytest.raises(services.PowensUnavailable):
+        services.ensure_powens_user(carol)
+
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "Powens may hold a user this site could not record" in record.getMessage()
+    assert PowensUser.objects.get(user=carol).init_claimed_at is None
