@@ -8,7 +8,7 @@ import responses
 
 from powens_django.testing import live_requests
 
-from .powens_api import PowensApi
+from .powens_api import ALICE_TOKEN, BOB_TOKEN, PowensApi
 
 # The sandbox as Powens over live_server (``powens_sandbox``), as host projects get it.
 pytest_plugins = ["powens_django.testing.pytest_plugin"]
@@ -78,3 +78,15 @@ def user_factory(db: Any) -> Any:
         return user
 
     return make
+
+
+@pytest.fixture
+def alice(user_factory: Any) -> Any:
+    """A person with a Powens account (Powens user 501, token ``ALICE_TOKEN``)."""
+    return user_factory("alice", powens_id=501, token=ALICE_TOKEN)
+
+
+@pytest.fixture
+def bob(user_factory: Any) -> Any:
+    """Another person with a Powens account (Powens user 502, token ``BOB_TOKEN``)."""
+    return user_factory("bob", powens_id=502, token=BOB_TOKEN)

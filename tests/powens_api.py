@@ -10,6 +10,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from responses import matchers
 
+#: The Powens tokens of the two people most tests use (the `alice`, `bob` fixtures).
+ALICE_TOKEN = "alice-token-7d41c2"
+BOB_TOKEN = "bob-token-90be55"
+
 
 class PowensApi:
     """Powens as the app's own client reaches it (``POWENS["DOMAIN"] = "test"``).

@@ -15,22 +15,12 @@ from django.utils import timezone
 
 from powens_django.models import PendingPowensUserDeletion, PowensUser
 
+from .powens_api import ALICE_TOKEN, BOB_TOKEN
+
 pytestmark = pytest.mark.django_db
 
-ALICE_TOKEN = "alice-token-7d41c2"
-BOB_TOKEN = "bob-token-90be55"
 BUG = {"code": "bug", "description": "Internal error"}
 CURRENT_KEY = django_settings.POWENS["TOKEN_ENCRYPTION_KEYS"][0]
-
-
-@pytest.fixture
-def alice(user_factory):
-    return user_factory("alice", powens_id=501, token=ALICE_TOKEN)
-
-
-@pytest.fixture
-def bob(user_factory):
-    return user_factory("bob", powens_id=502, token=BOB_TOKEN)
 
 
 @pytest.fixture

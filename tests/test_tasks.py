@@ -29,16 +29,6 @@ EXPAND = "expand=connector,sources"
 
 
 @pytest.fixture
-def alice(user_factory):
-    return user_factory("alice", powens_id=501, token="alice-token-7d41c2")
-
-
-@pytest.fixture
-def bob(user_factory):
-    return user_factory("bob", powens_id=502, token="bob-token-90be55")
-
-
-@pytest.fixture
 def queue(settings):
     """A task backend that only records what is enqueued (a worker fleet, later)."""
     settings.TASKS = {"default": {"BACKEND": DUMMY_BACKEND}}

@@ -10,17 +10,7 @@ from powens_django import services, sync
 from powens_django.models import Connector
 
 from ..factories import connector_payload
-from .helpers import ALICE_TOKEN, BANK_URL, BOB_TOKEN, REDIRECT_URI
-
-
-@pytest.fixture
-def alice(user_factory):
-    return user_factory("alice", powens_id=501, token=ALICE_TOKEN)
-
-
-@pytest.fixture
-def bob(user_factory):
-    return user_factory("bob", powens_id=502, token=BOB_TOKEN)
+from .helpers import BANK_URL, REDIRECT_URI
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from powens_django import sync
 from powens_django.models import Connection, Connector, LinkState, PowensUser
 
 from ..factories import connector_payload
+from ..powens_api import ALICE_TOKEN, BOB_TOKEN  # noqa: F401 (re-exported to the tests)
 
-ALICE_TOKEN = "alice-token-7d41c2"
-BOB_TOKEN = "bob-token-90be55"
 EXPAND = "expand=connector,sources"
 BUG = {"code": "bug", "description": "Internal error", "message": None}
 REDIRECT_URI = "https://shop.example/banks/callback/"
