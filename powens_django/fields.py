@@ -135,10 +135,17 @@ class EncryptedTextField(models.TextField):
         return encrypt(str(value))
 
     def has_value(self, instance: Any) -> bool:
-        """Whether ``instance`` stores a value, without decrypting it."""
-        if self.attname not in instance.__dict__:
-            instance.refresh_from_db(fields=[self.attname])
-        return instance.__dict__.get(self.attname) not in (None, "")
+        """Whether ``instance`` stores a value, without decrypting it (a deferred value
+        is looked up with one ``IS NOT NULL`` query)."""
+        if self.attname in instance.__dict__:
+            return instance.__dict__[self.attname] not in (None, "")
+        if instance.pk is None:
+            return False
+        return (
+            type(instance)
+            ._default_manager.filter(pk=instance.pk, **{f"{self.attname}__isnull": False})
+            .exists()
+        )
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name != "isnull":

@@ -18,6 +18,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import connections, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -44,13 +45,20 @@ T = "powens_django/"  # template folder
 
 def _within_time_budget(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Give the Powens calls of the request ``POWENS["REQUEST_TIME_BUDGET"]`` seconds
-    in all: a person never waits minutes on retries and a slow bank."""
+    in all: a person never waits minutes on retries and a slow bank.
+
+    Such a view is also never wrapped in ``ATOMIC_REQUESTS``' transaction: it would
+    hold row locks across the calls to Powens (blocking the link guard's second
+    request instead of refusing it, and the sandbox's writes in development).
+    """
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         with services.request_time_budget():
             return view(request, *args, **kwargs)
 
+    for alias in connections:
+        wrapped = transaction.non_atomic_requests(using=alias)(wrapped)
     return wrapped
 
 
@@ -357,7 +365,12 @@ def connection_reconnect(request: HttpRequest, powens_id: int) -> HttpResponse:
     connection = _user_connection(request, powens_id)
     wanted = request.POST.get("source") or None
     source = connection.sources.filter(name=wanted).first() if wanted else None
-    return _start_webauth(request, connection=connection, source=source.name if source else None)
+    return _start_webauth(
+        request,
+        connection=connection,
+        source=source.name if source else None,
+        next_url=_safe_next(request, request.POST.get("next")),
+    )
 
 
 @sensitive_post_parameters()
@@ -370,6 +383,12 @@ def connection_fields(request: HttpRequest, powens_id: int) -> HttpResponse:
     connection = _user_connection(request, powens_id)
     asked = services.fields_request(connection)
     if not asked.fields:
+        # The connector is not in the catalogue (or asks nothing here): say so rather
+        # than bounce silently.
+        messages.info(
+            request,
+            _("Your bank asks nothing to type here. Use the other actions on this page."),
+        )
         return redirect("powens:connection", powens_id=powens_id)
     bank_message: str | Promise | None = connection.error_message
     problem: str | Promise | None = None

@@ -292,3 +292,13 @@ def test_a_malformed_key_is_improperly_configured_without_echoing_it(make_powens
         make_powens_user()
 
     assert malformed not in str(caught.value)
+
+
+def test_a_deferred_token_is_checked_for_presence_without_being_decrypted(make_powens_user):
+    powens_user = make_powens_user()
+
+    with encryption_keys(NEW_KEY):
+        deferred = PowensUser.objects.defer("token").get(pk=powens_user.pk)
+        assert deferred.is_linked is True
+        with pytest.raises(DecryptionError):
+            deferred.token  # noqa: B018

@@ -9,6 +9,7 @@ from .dates import POWENS_TZ, format_date, format_datetime, parse_date, parse_da
 from .errors import (
     ActionNeededError,
     AuthenticationError,
+    BudgetExhaustedError,
     ConflictError,
     InvalidValueError,
     MalformedResponseError,
@@ -29,6 +30,7 @@ __all__ = [
     "UNSET",
     "ActionNeededError",
     "AuthenticationError",
+    "BudgetExhaustedError",
     "ConflictError",
     "FieldNameClashError",
     "InvalidValueError",

@@ -21,14 +21,15 @@ _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 
 
 @contextmanager
-def time_budget(seconds: float | None) -> Iterator[None]:
+def time_budget(seconds: float | None, *, replace: bool = False) -> Iterator[None]:
     """Give every Powens call made inside the block ``seconds`` in all (None: no
-    budget)."""
+    budget). With ``replace`` the block gets its own ``seconds`` whatever is left of an
+    outer budget: for a short recovery after a lost answer, which has spent it."""
     if seconds is None:
         yield
         return
     deadline = time.monotonic() + float(seconds)
-    outer = _deadline.get()
+    outer = None if replace else _deadline.get()
     token = _deadline.set(deadline if outer is None else min(outer, deadline))
     try:
         yield

@@ -165,6 +165,10 @@ class PowensTimeoutError(PowensTransportError):
     """Powens did not answer within the configured timeout."""
 
 
+class BudgetExhaustedError(PowensTimeoutError):
+    """The request's time budget was spent before this call: nothing was sent."""
+
+
 class PowensConnectionError(PowensTransportError):
     """Powens could not be reached (DNS, refused connection, TLS, reset)."""
 

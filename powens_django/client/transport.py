@@ -30,6 +30,7 @@ from .. import __version__
 from ..logsafe import printable
 from . import budget
 from .errors import (
+    BudgetExhaustedError,
     MalformedResponseError,
     PowensConnectionError,
     PowensError,
@@ -295,7 +296,7 @@ class Transport:
         if left is None:
             return self.timeout
         if left < 0.05:
-            raise PowensTimeoutError(f"No time left in the budget for {method} {shown}")
+            raise BudgetExhaustedError(f"No time left in the budget for {method} {shown}")
         connect, read = self.timeout
         return (min(connect, left), min(read, left))
 

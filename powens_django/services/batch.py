@@ -36,10 +36,11 @@ def _each(
     for done, obj in enumerate(items, 1):
         try:
             value = run(obj)
-        except DecryptionError as error:
+        except (DecryptionError, TokenUnreadable) as error:
             # A token no key can decrypt (a key dropped before rotation): that user's
-            # failure, not the batch's.
-            failure = TokenUnreadable(str(error))
+            # failure, not the batch's, but the site's team must hear of it.
+            failure = error if isinstance(error, TokenUnreadable) else TokenUnreadable(str(error))
+            logger.error("Batch item %s failed: %s", key(obj), failure.detail)
             result.items.append(BatchItem(key(obj), error=failure))
         except ServiceError as error:
             logger.info("Batch item %s failed: %s", key(obj), error.detail)

@@ -17,7 +17,7 @@ from ..client import NotFoundError, PowensError, parse_datetime
 from ..models import Connection, ConnectionSource, PowensUser
 from ..states import StateInfo, describe_state
 from .catalogue import relevant_fields
-from .errors import NotFound, from_powens, powens_failures
+from .errors import NotFound, PowensRefused, from_powens, powens_failures
 from .outcomes import DELETED, Outcome, outcome_for
 from .users import AnyUser, client_for, linked_powens_user
 
@@ -80,9 +80,17 @@ def mirror(
 ) -> Connection:
     """Write one Connection payload (its id checked by the client) and return the row."""
     sync.sync_connections(powens_user, [payload], sources_complete=sources_complete)
-    return Connection.objects.select_related("connector", "powens_user").get(
-        powens_id=payload["id"], powens_user=powens_user
+    connection = (
+        Connection.objects.select_related("connector", "powens_user")
+        .filter(powens_id=payload["id"], powens_user=powens_user)
+        .first()
     )
+    if connection is None:
+        # The mirror refused it: another local user holds this connection id.
+        raise PowensRefused(
+            f"Powens answered with connection {payload['id']}, which another local user holds"
+        )
+    return connection
 
 
 def _fetch(powens_user: PowensUser, powens_id: int) -> Connection:

@@ -16,19 +16,22 @@ from django.views.decorators.debug import sensitive_variables
 
 from ..client import (
     ActionNeededError,
+    BudgetExhaustedError,
     PowensClient,
     PowensError,
+    PowensTimeoutError,
     WebsiteUnavailableError,
     WrongPassError,
+    time_budget,
 )
 from ..conf import powens_settings
 from ..logsafe import printable
 from ..models import Connection, Connector, PowensUser
 from .catalogue import check_connectable
 from .connections import CONNECTION_EXPAND, _fetch, mirror
-from .errors import from_powens
+from .errors import LinkOutcomeUnknown, ServiceError, from_powens
 from .outcomes import Outcome, outcome_for, outcome_for_error
-from .reconcile import adopt_after_uncertain_create, link_guard
+from .reconcile import RECOVERY_SECONDS, adopt_after_uncertain_create, link_guard
 from .users import AnyUser, client_for, ensure_powens_user
 from .webauth import check_may_link
 
@@ -74,7 +77,7 @@ def add_credentials_connection(
     check_connectable(connector, request=request)
     powens_user = ensure_powens_user(user, request=request)
     client = client_for(powens_user)
-    with link_guard(powens_user):
+    with link_guard(powens_user) as claim:
         try:
             fields = _field_values(values, client)
         except PowensError as error:
@@ -96,9 +99,12 @@ def add_credentials_connection(
             return outcome_for(mirror(powens_user, payload, sources_complete=False))
         # The request may have reached Powens (a timeout, a 5xx, a garbled answer):
         # adopt what it made rather than invite a second connection.
-        adopted = adopt_after_uncertain_create(
-            powens_user, connector_uuid=connector.uuid, cause=failure
-        )
+        adopted = adopt_after_uncertain_create(claim, connector_uuid=connector.uuid, cause=failure)
+        if adopted is None and _may_still_be_running(failure):
+            # Powens may still be making it: no second attempt until that settles
+            # (the claim expires on its own); Refresh adopts it once it is listed.
+            claim.keep_until_settled()
+            raise LinkOutcomeUnknown(failure.detail, powens_error=failure.powens_error)
     if adopted is None:
         raise failure
     return outcome_for(adopted)
@@ -138,6 +144,8 @@ def update_connection_refusable(
     the connection is read again: if its state moved, Powens took the update and the
     outcome is the new state's; otherwise the failure is raised."""
     powens_user = connection.powens_user
+    # Repairs are links too: the adapter's can_link decides (NotAllowed).
+    check_may_link(powens_user.user)
     client = client_for(powens_user)
     try:
         fields = _field_values(values, client) if values is not None else None
@@ -169,9 +177,18 @@ def update_connection_refusable(
     return outcome_for(after)
 
 
+def _may_still_be_running(failure: ServiceError) -> bool:
+    # A read timeout: the request reached Powens, which may still be talking to the
+    # bank. (A budget spent before sending, or a 5xx, ended at Powens' side.)
+    error = failure.powens_error
+    return isinstance(error, PowensTimeoutError) and not isinstance(error, BudgetExhaustedError)
+
+
 def _refetch_quietly(powens_user: PowensUser, connection: Connection) -> Connection:
     try:
-        return _fetch(powens_user, connection.powens_id)
+        # Its own few seconds: the lost answer has usually spent the request's budget.
+        with time_budget(RECOVERY_SECONDS, replace=True):
+            return _fetch(powens_user, connection.powens_id)
     except PowensError as error:
         logger.info("Could not refresh connection %s: %s", connection.powens_id, printable(error))
         return connection

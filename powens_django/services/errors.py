@@ -137,6 +137,20 @@ class LinkInProgress(ServiceError):
     http_status = 409
 
 
+class LinkOutcomeUnknown(ServiceError):
+    """Powens' answer to a new connection was lost and the connection is not listed
+    yet: Powens may still be making it. A second attempt now could make a second one,
+    so the link claim is kept until it settles."""
+
+    code = "link_outcome_unknown"
+    default_message = _(
+        "Your bank did not answer in time. The connection may still be completing: "
+        "check your list of banks in a few minutes before trying again."
+    )
+    transient = True
+    http_status = 503
+
+
 class NoPowensAccount(ServiceError):
     """The user has no Powens account yet (nothing linked, nothing to act on)."""
 

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 
 from django.utils import timezone
 
+from ..client import time_budget
 from ..conf import powens_settings
 from ..models import Connection, PowensUser
 from .connections import refresh_powens_user
@@ -33,13 +34,37 @@ def _claim_seconds() -> float:
     return float(connect) + float(read) + 30.0
 
 
+#: Seconds the recovery after a lost answer may take, outside the request's own budget
+#: (which the lost answer has usually spent): one listing of the user's connections.
+RECOVERY_SECONDS = 15.0
+
+
+class LinkClaim:
+    """The user's link claim, held while a connection is being created (see
+    :func:`link_guard`): ``known`` is what the mirror held before the create."""
+
+    def __init__(self, powens_user: PowensUser, claimed_at: dt.datetime) -> None:
+        self.powens_user = powens_user
+        self.claimed_at = claimed_at
+        self.keep = False
+        self.known: set[int] = set(
+            Connection.objects.filter(powens_user=powens_user).values_list("powens_id", flat=True)
+        )
+
+    def keep_until_settled(self) -> None:
+        """Keep the claim when the request ends (it expires on its own): Powens may
+        still be making the connection, and a second attempt would make another."""
+        self.keep = True
+
+
 @contextmanager
-def link_guard(powens_user: PowensUser) -> Iterator[None]:
+def link_guard(powens_user: PowensUser) -> Iterator[LinkClaim]:
     """Hold the user's link claim while a connection is being created.
 
     Raises :class:`LinkInProgress` when another request holds it. The claim is an
     atomic UPDATE (no lock is held across the HTTP call) and expires on its own after
-    the longest a create can take, so a crashed worker blocks nobody for long.
+    the longest a create can take, so a crashed worker blocks nobody for long. It is
+    released at the end unless :meth:`LinkClaim.keep_until_settled` was called.
     """
     now = timezone.now()
     stale = now - dt.timedelta(seconds=_claim_seconds())
@@ -50,29 +75,32 @@ def link_guard(powens_user: PowensUser) -> Iterator[None]:
     )
     if not claimed:
         raise LinkInProgress(f"User pk={powens_user.user_id} is already linking a bank")
+    claim = LinkClaim(powens_user, now)
     try:
-        yield
+        yield claim
     finally:
-        PowensUser.objects.filter(pk=powens_user.pk, link_claimed_at=now).update(
-            link_claimed_at=None
-        )
+        if not claim.keep:
+            PowensUser.objects.filter(pk=powens_user.pk, link_claimed_at=now).update(
+                link_claimed_at=None
+            )
 
 
 def adopt_after_uncertain_create(
-    powens_user: PowensUser, *, connector_uuid: str, cause: ServiceError
+    claim: LinkClaim, *, connector_uuid: str, cause: ServiceError
 ) -> Connection | None:
     """After a create whose outcome is unknown, list the user's connections at Powens
-    and adopt the ones the mirror lacks; return the newest adopted connection to
-    ``connector_uuid`` (the one the person just made), or None when Powens has none.
+    and adopt the ones the mirror lacks; return the newest connection to
+    ``connector_uuid`` that was not in the mirror before the create (``claim.known``:
+    a webhook or another tab may have mirrored it meanwhile), or None.
 
-    A failure of the listing itself is logged and gives None: the caller reports the
-    original failure (``cause``), and My banks' Refresh can adopt it later.
+    The listing gets its own :data:`RECOVERY_SECONDS`, outside the request's budget.
+    Its failure is logged and gives None: the caller reports the original failure
+    (``cause``), and My banks' Refresh can adopt it later.
     """
-    known = set(
-        Connection.objects.filter(powens_user=powens_user).values_list("powens_id", flat=True)
-    )
+    powens_user, known = claim.powens_user, claim.known
     try:
-        refresh_powens_user(powens_user)
+        with time_budget(RECOVERY_SECONDS, replace=True):
+            refresh_powens_user(powens_user)
     except ServiceError as error:
         logger.warning(
             "Could not reconcile user pk=%s after %s: %s",

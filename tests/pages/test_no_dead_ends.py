@@ -173,3 +173,27 @@ def test_a_wrong_encryption_key_shows_my_banks_and_a_clear_error_never_a_500(
     assert any(
         r.levelname == "ERROR" and "token_unreadable" in r.getMessage() for r in caplog.records
     )
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        "connect",
+        "callback",
+        "refresh_all",
+        "connection_sync",
+        "connection_reconnect",
+        "connection_fields",
+        "connection_wait",
+        "source_toggle",
+        "connection_delete",
+        "connection_logs",
+    ],
+)
+def test_pages_that_call_powens_never_run_inside_atomic_requests(view):
+    from django.db import connections
+
+    from powens_django import views
+
+    # ATOMIC_REQUESTS would hold row locks across the calls to Powens.
+    assert set(getattr(getattr(views, view), "_non_atomic_requests", ())) == set(connections)

@@ -4,6 +4,7 @@ site, its outcome following the state or the error Powens answers."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 import requests
@@ -113,8 +114,12 @@ UNCERTAIN = [
 UNCERTAIN_IDS = ["500", "503", "timeout", "garbled"]
 
 
-@pytest.mark.parametrize("answer", UNCERTAIN, ids=UNCERTAIN_IDS)
-def test_a_lost_answer_with_nothing_made_at_powens_raises_and_creates_nothing(
+@pytest.mark.parametrize(
+    "answer",
+    [a for a in UNCERTAIN if "body" not in a or "status" in a],
+    ids=["500", "503", "garbled"],
+)
+def test_a_failed_create_with_nothing_made_at_powens_raises_and_creates_nothing(
     powens_api, alice, bank, answer
 ):
     powens_api.add("POST", "users/me/connections", **answer)
@@ -128,6 +133,61 @@ def test_a_lost_answer_with_nothing_made_at_powens_raises_and_creates_nothing(
         f"GET users/me/connections?{EXPAND}",
     ]
     assert not Connection.objects.exists()
+    assert PowensUser.objects.get(user=alice).link_claimed_at is None  # try again at once
+
+
+def test_a_timed_out_create_not_listed_yet_says_so_and_holds_off_a_second_attempt(
+    powens_api, alice, bank
+):
+    powens_api.add("POST", "users/me/connections", body=requests.ReadTimeout("slow bank"))
+    powens_api.add("GET", "users/me/connections", json={"connections": []})
+
+    with pytest.raises(services.LinkOutcomeUnknown) as raised:
+        services.add_credentials_connection(alice, bank, CREDENTIALS)
+    # Powens may still be making it: a second attempt now would make another.
+    with pytest.raises(services.LinkInProgress):
+        services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert "check your list of banks" in str(raised.value.message)
+    assert len(powens_api.sent()) == 2
+    assert not Connection.objects.exists()
+
+
+def test_the_recovery_listing_has_its_own_time_even_when_the_request_budget_is_spent(
+    powens_api, alice, bank
+):
+    from powens_django.client import time_budget
+
+    def slow_post(request):
+        time.sleep(0.3)
+        raise requests.ReadTimeout("slow bank")
+
+    powens_api.add_callback("POST", "users/me/connections", slow_post)
+    powens_api.add(
+        "GET",
+        "users/me/connections",
+        json={"connections": [connection_payload(8, connector_uuid=bank.uuid)]},
+    )
+
+    with time_budget(0.3):
+        outcome = services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert (outcome.kind, outcome.connection.powens_id) == (services.CONNECTED, 8)
+
+
+def test_a_connection_mirrored_meanwhile_by_a_webhook_is_still_adopted(powens_api, alice, bank):
+    made = connection_payload(8, connector_uuid=bank.uuid)
+
+    def post_then_fail(request):
+        mirror(alice, made)  # a webhook or another tab mirrored it meanwhile
+        return (500, {}, '{"code": "bug"}')
+
+    powens_api.add_callback("POST", "users/me/connections", post_then_fail)
+    powens_api.add("GET", "users/me/connections", json={"connections": [made]})
+
+    outcome = services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert outcome.connection.powens_id == 8
 
 
 @pytest.mark.parametrize("answer", UNCERTAIN, ids=UNCERTAIN_IDS)
@@ -251,3 +311,15 @@ def test_a_connection_answer_without_a_usable_id_is_a_malformed_response(
         services.add_credentials_connection(alice, bank, CREDENTIALS)
 
     assert not Connection.objects.exists()
+
+
+def test_an_answer_naming_another_local_users_connection_is_refused_not_a_500(
+    powens_api, alice, bob, bank
+):
+    mirror(alice, connection_payload(7))
+    powens_api.add("POST", "users/me/connections", json=connection_payload(7))
+
+    with pytest.raises(services.PowensRefused):
+        services.add_credentials_connection(bob, bank, CREDENTIALS)
+
+    assert Connection.objects.get(powens_id=7).powens_user.user == alice

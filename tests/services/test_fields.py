@@ -126,3 +126,15 @@ def test_new_credentials_refused_by_the_bank_are_mirrored_as_wrongpass(powens_ap
         "Mot de passe incorrect.",
     )
     assert connection(7).state == "wrongpass"
+
+
+def test_a_user_the_adapter_refuses_cannot_repair_a_connection_either(
+    powens_api, waiting_for_otp, alice
+):
+    alice.is_active = False  # the default adapter lets only active users link
+    alice.save()
+
+    with pytest.raises(services.NotAllowed):
+        services.submit_connection_fields(connection(7), {"otp": "493021"})
+
+    assert powens_api.sent() == []
