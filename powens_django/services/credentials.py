@@ -29,9 +29,14 @@ from ..logsafe import printable
 from ..models import Connection, Connector, PowensUser
 from .catalogue import check_connectable
 from .connections import CONNECTION_EXPAND, _fetch, mirror
-from .errors import LinkOutcomeUnknown, ServiceError, from_powens
+from .errors import LinkInProgress, LinkOutcomeUnknown, ServiceError, from_powens
 from .outcomes import Outcome, outcome_for, outcome_for_error
-from .reconcile import RECOVERY_SECONDS, adopt_after_uncertain_create, link_guard
+from .reconcile import (
+    RECOVERY_SECONDS,
+    adopt_after_uncertain_create,
+    known_connections,
+    link_guard,
+)
 from .users import AnyUser, client_for, ensure_powens_user
 from .webauth import check_may_link
 
@@ -77,36 +82,48 @@ def add_credentials_connection(
     check_connectable(connector, request=request)
     powens_user = ensure_powens_user(user, request=request)
     client = client_for(powens_user)
-    with link_guard(powens_user) as claim:
-        try:
-            fields = _field_values(values, client)
-        except PowensError as error:
-            raise from_powens(error) from None  # nothing was sent
-        try:
-            payload = client.create_connection(
-                fields,
-                connector_uuid=connector.uuid,
-                source=source or None,
-                expand=CONNECTION_EXPAND,
+    known = known_connections(powens_user)
+    try:
+        with link_guard(powens_user) as claim:
+            try:
+                fields = _field_values(values, client)
+            except PowensError as error:
+                raise from_powens(error) from None  # nothing was sent
+            try:
+                payload = client.create_connection(
+                    fields,
+                    connector_uuid=connector.uuid,
+                    source=source or None,
+                    expand=CONNECTION_EXPAND,
+                )
+            except _REFUSALS as error:
+                return outcome_for_error(error.with_traceback(None))
+            except PowensError as error:
+                failure = from_powens(error)
+                if not error.transient:
+                    raise failure from None
+            else:
+                return outcome_for(mirror(powens_user, payload, sources_complete=False))
+            # The request may have reached Powens (a timeout, a 5xx, a garbled answer):
+            # adopt what it made rather than invite a second connection.
+            adopted = adopt_after_uncertain_create(
+                powens_user, known=claim.known, connector_uuid=connector.uuid, cause=failure
             )
-        except _REFUSALS as error:
-            return outcome_for_error(error.with_traceback(None))
-        except PowensError as error:
-            failure = from_powens(error)
-            if not error.transient:
-                raise failure from None
-        else:
-            return outcome_for(mirror(powens_user, payload, sources_complete=False))
-        # The request may have reached Powens (a timeout, a 5xx, a garbled answer):
-        # adopt what it made rather than invite a second connection.
-        adopted = adopt_after_uncertain_create(claim, connector_uuid=connector.uuid, cause=failure)
-        if adopted is None and _may_still_be_running(failure):
-            # Powens may still be making it: no second attempt until that settles
-            # (the claim expires on its own); Refresh adopts it once it is listed.
-            claim.keep_until_settled()
-            raise LinkOutcomeUnknown(failure.detail, powens_error=failure.powens_error)
-    if adopted is None:
-        raise failure
+            if adopted is None and _may_still_be_running(failure):
+                # Powens may still be making it: no second attempt until that settles
+                # (the claim expires on its own); Refresh adopts it once it is listed.
+                claim.keep_until_settled()
+                raise LinkOutcomeUnknown(failure.detail, powens_error=failure.powens_error)
+        if adopted is None:
+            raise failure
+    except LinkInProgress:
+        # Another create of this user runs, or an earlier one timed out and may still
+        # be completing: if Powens lists it by now, that is the bank the person wants.
+        adopted = adopt_after_uncertain_create(
+            powens_user, known=known, connector_uuid=connector.uuid, cause=LinkInProgress()
+        )
+        if adopted is None:
+            raise
     return outcome_for(adopted)
 
 

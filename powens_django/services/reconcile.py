@@ -85,19 +85,25 @@ def link_guard(powens_user: PowensUser) -> Iterator[LinkClaim]:
             )
 
 
+def known_connections(powens_user: PowensUser) -> set[int]:
+    """The Powens ids the mirror holds for ``powens_user`` now."""
+    return set(
+        Connection.objects.filter(powens_user=powens_user).values_list("powens_id", flat=True)
+    )
+
+
 def adopt_after_uncertain_create(
-    claim: LinkClaim, *, connector_uuid: str, cause: ServiceError
+    powens_user: PowensUser, *, known: set[int], connector_uuid: str, cause: ServiceError
 ) -> Connection | None:
     """After a create whose outcome is unknown, list the user's connections at Powens
     and adopt the ones the mirror lacks; return the newest connection to
-    ``connector_uuid`` that was not in the mirror before the create (``claim.known``:
-    a webhook or another tab may have mirrored it meanwhile), or None.
+    ``connector_uuid`` that was not in ``known`` (the mirror before the create: a
+    webhook or another tab may have mirrored it meanwhile), or None.
 
     The listing gets its own :data:`RECOVERY_SECONDS`, outside the request's budget.
     Its failure is logged and gives None: the caller reports the original failure
     (``cause``), and My banks' Refresh can adopt it later.
     """
-    powens_user, known = claim.powens_user, claim.known
     try:
         with time_budget(RECOVERY_SECONDS, replace=True):
             refresh_powens_user(powens_user)

@@ -141,16 +141,33 @@ def test_a_timed_out_create_not_listed_yet_says_so_and_holds_off_a_second_attemp
 ):
     powens_api.add("POST", "users/me/connections", body=requests.ReadTimeout("slow bank"))
     powens_api.add("GET", "users/me/connections", json={"connections": []})
+    powens_api.add("GET", "users/me/connections", json={"connections": []})
 
     with pytest.raises(services.LinkOutcomeUnknown) as raised:
         services.add_credentials_connection(alice, bank, CREDENTIALS)
-    # Powens may still be making it: a second attempt now would make another.
+    # Powens may still be making it: a second attempt looks, and makes nothing.
     with pytest.raises(services.LinkInProgress):
         services.add_credentials_connection(alice, bank, CREDENTIALS)
 
     assert "check your list of banks" in str(raised.value.message)
-    assert len(powens_api.sent()) == 2
+    assert [r.method for r in powens_api.requests] == ["POST", "GET", "GET"]
     assert not Connection.objects.exists()
+
+
+def test_a_second_attempt_after_a_timeout_finds_the_bank_powens_finished_linking(
+    powens_api, alice, bank
+):
+    made = connection_payload(8, connector_uuid=bank.uuid)
+    powens_api.add("POST", "users/me/connections", body=requests.ReadTimeout("slow bank"))
+    powens_api.add("GET", "users/me/connections", json={"connections": []})
+    powens_api.add("GET", "users/me/connections", json={"connections": [made]})
+    with pytest.raises(services.LinkOutcomeUnknown):
+        services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    outcome = services.add_credentials_connection(alice, bank, CREDENTIALS)
+
+    assert (outcome.kind, outcome.connection.powens_id) == (services.CONNECTED, 8)
+    assert [r.method for r in powens_api.requests] == ["POST", "GET", "GET"]  # one POST
 
 
 def test_the_recovery_listing_has_its_own_time_even_when_the_request_budget_is_spent(
@@ -218,14 +235,17 @@ def test_a_refusal_that_says_nothing_was_made_is_not_reconciled(powens_api, alic
     assert powens_api.sent() == [f"POST users/me/connections?{EXPAND}"]
 
 
-def test_a_second_create_while_one_runs_is_refused_without_calling_powens(powens_api, alice, bank):
+def test_a_second_create_while_one_runs_is_refused_without_creating_anything(
+    powens_api, alice, bank
+):
     PowensUser.objects.filter(user=alice).update(link_claimed_at=timezone.now())
+    powens_api.add("GET", "users/me/connections", json={"connections": []})
 
     with pytest.raises(services.LinkInProgress) as raised:
         services.add_credentials_connection(alice, bank, CREDENTIALS)
 
     assert raised.value.http_status == 409
-    assert powens_api.sent() == []
+    assert powens_api.sent() == [f"GET users/me/connections?{EXPAND}"]  # no POST
 
 
 def test_the_link_claim_is_released_after_success_and_failure(powens_api, alice, bank):
