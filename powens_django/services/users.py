@@ -363,6 +363,7 @@ def _retry_batch(
             )
 
 
+@sensitive_variables("token")
 def _delete_at_powens(pending: PendingPowensUserDeletion) -> ServiceError | None:
     """``DELETE /users/me`` with the pending row's token: None when the Powens user is
     gone, else the service error saying why not."""

@@ -458,3 +458,29 @@ def test_live_a_rolled_back_deletion_leaves_the_powens_user_at_the_sandbox(
     django_user_model.objects.get(pk=dave_pk).delete()
     with pytest.raises(AuthenticationError):
         get_client(powens_user.token).get_user()
+
+
+def test_an_unexpected_failure_of_the_retry_shows_no_token_in_the_error_report(
+    powens_api, alice, commit, monkeypatch
+):
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    fail_deletion(powens_api, commit, alice, ALICE_TOKEN)
+    make_due(501)
+
+    def broken_client(token=None):
+        raise RuntimeError("a bug below the service")
+
+    monkeypatch.setattr(user_services, "get_client", broken_client)
+    try:
+        user_services.retry_powens_user_deletions()
+    except RuntimeError:
+        reporter = ExceptionReporter(None, *sys.exc_info())
+        report = reporter.get_traceback_html() + reporter.get_traceback_text()
+    else:  # pragma: no cover
+        pytest.fail("the bug was swallowed")
+
+    assert "_delete_at_powens" in report
+    assert ALICE_TOKEN not in report
