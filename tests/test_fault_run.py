@@ -11,24 +11,18 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.db import connection as db_connection
 from django.test import Client
 from django.urls import reverse
 
 from powens_django.models import Connection, Connector, PowensUser
 from powens_django.sandbox import faults
 from powens_django.sandbox import models as bank
+from tests.concurrency import overlapping_requests
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        db_connection.vendor != "postgresql",
-        reason="slow answers overlap the test's own queries: SQLite's in-memory test "
-        "database is one connection shared by the test and the server threads, which "
-        "such overlaps corrupt (an artefact of the test database; CI runs this on "
-        "PostgreSQL)",
-    ),
+    overlapping_requests,
 ]
 
 ATTEMPTS = 200

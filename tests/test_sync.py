@@ -25,6 +25,7 @@ from powens_django.models import (
     PowensUser,
 )
 from powens_django.sync import forget_connection, sync_connections, sync_connectors
+from tests.concurrency import postgresql_only
 from tests.factories import connection_payload, connector_payload
 
 pytestmark = pytest.mark.django_db
@@ -883,12 +884,6 @@ def test_refusing_a_held_connection_makes_no_extra_query(make_powens_user):
 
 
 # -- two syncs at once (PostgreSQL) ----------------------------------------------------------
-
-postgresql_only = pytest.mark.skipif(
-    db_connection.vendor != "postgresql",
-    reason="needs two database connections writing at once: SQLite's shared-cache "
-    "in-memory test database answers 'database table is locked' instead of waiting",
-)
 
 
 def run_together(work, *, threads=2, rounds=40):

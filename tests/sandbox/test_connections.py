@@ -13,6 +13,7 @@ from jwcrypto import jwe, jwk
 
 from powens_django.sandbox.models import Connection
 
+from ..concurrency import overlapping_requests
 from .conftest import SANDBOX_DB, create_connection, credentials
 
 pytestmark = SANDBOX_DB
@@ -283,6 +284,7 @@ def test_decoupled_resume_in_background_answers_validating_then_settles(
     assert settled["state"] is None
 
 
+@overlapping_requests
 def test_a_blocking_resume_can_be_polled_while_validating(api, user, connect, sandbox_settings):
     sandbox_settings(RESUME_DELAY=1.5)
     created = connect("decoupled")

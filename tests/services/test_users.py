@@ -17,6 +17,7 @@ from django.db import connections
 from powens_django import services
 from powens_django.models import Connection, ConnectionSource, LinkState, PowensUser
 
+from ..concurrency import postgresql_only
 from ..factories import connection_payload
 from .helpers import ALICE_TOKEN, BUG, authorization, mirror, source_states
 
@@ -115,11 +116,7 @@ def test_after_a_failed_first_use_the_next_call_creates_the_powens_user(powens_a
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    db_connection.vendor != "postgresql",
-    reason="needs two database connections writing at once: SQLite's shared-cache "
-    "in-memory test database answers 'database table is locked' instead of waiting",
-)
+@postgresql_only
 def test_two_concurrent_first_calls_create_one_powens_user(powens_api, user_factory):
     carol = user_factory("carol")
     inits: list[int] = []
