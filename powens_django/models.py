@@ -138,6 +138,7 @@ class PowensUser(models.Model):
     class Meta:
         verbose_name = _("Powens user")
         verbose_name_plural = _("Powens users")
+        permissions = [("delete_powens_user_at_powens", _("Can delete Powens users at Powens"))]
 
     def __str__(self) -> str:
         return f"{self.user} (Powens #{self.powens_id})" if self.powens_id else str(self.user)
@@ -194,6 +195,10 @@ class Connection(MirroredModel):
         verbose_name = _("connection")
         verbose_name_plural = _("connections")
         ordering = ["-created", "-powens_id"]
+        permissions = [
+            ("sync_connection", _("Can sync connections at Powens")),
+            ("delete_connection_at_powens", _("Can delete connections at Powens")),
+        ]
         indexes = [
             models.Index(fields=["powens_user", "state"]),
             models.Index(fields=["state"]),
@@ -335,3 +340,123 @@ class PendingPowensUserDeletion(models.Model):
     def __repr__(self) -> str:
         # The token never appears in a repr, a log line or a traceback.
         return f"<PendingPowensUserDeletion pk={self.pk} powens_id={self.powens_id}>"
+
+
+class BankAccount(MirroredModel):
+    """A bank account of a connection (Powens' BankAccount).
+
+    Filled from ``CONNECTION_SYNCED`` webhooks and from connection reads that expand
+    ``accounts`` or ``all_accounts``; only :mod:`powens_django.sync` writes it. The
+    transactions of a webhook are never stored here: the ``webhook_received`` signal
+    hands them to the host. ``number`` and ``iban`` are shown masked (``masked_*``).
+    """
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="accounts")
+    powens_id = models.PositiveBigIntegerField(_("Powens id"), unique=True)
+    powens_source_id = models.PositiveBigIntegerField(null=True, blank=True)
+    name = models.CharField(_("name"), max_length=255, blank=True, default="")
+    original_name = models.CharField(_("name at the bank"), max_length=255, blank=True, default="")
+    number = models.CharField(_("number"), max_length=64, blank=True, default="")
+    iban = models.CharField(_("IBAN"), max_length=64, blank=True, default="")
+    balance = models.DecimalField(
+        _("balance"), max_digits=28, decimal_places=8, null=True, blank=True
+    )
+    coming = models.DecimalField(
+        _("coming"), max_digits=28, decimal_places=8, null=True, blank=True
+    )
+    #: ISO 4217 code ("EUR"); the currency object Powens sends stays in ``raw``.
+    currency = models.CharField(_("currency"), max_length=8, blank=True, default="")
+    #: Digits after the decimal point for this currency (Powens' ``precision``).
+    currency_precision = models.PositiveSmallIntegerField(null=True, blank=True)
+    type = models.CharField(_("type"), max_length=64, blank=True, default="")
+    usage = models.CharField(_("usage"), max_length=32, blank=True, default="")
+    display = models.BooleanField(default=True)
+    disabled = models.DateTimeField(_("disabled"), null=True, blank=True)
+    deleted = models.DateTimeField(_("deleted at the bank"), null=True, blank=True)
+    last_update = models.DateTimeField(_("last update"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bank account")
+        verbose_name_plural = _("bank accounts")
+        ordering = ["connection", "powens_id"]
+
+    def __str__(self) -> str:
+        return self.name or self.original_name or f"#{self.powens_id}"
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled is None and self.deleted is None
+
+    @property
+    def masked_number(self) -> str:
+        """The account number with all but its last four characters hidden."""
+        return mask(self.number)
+
+    @property
+    def masked_iban(self) -> str:
+        """The IBAN with all but its country code and last four characters hidden."""
+        return mask(self.iban, keep_start=2)
+
+
+def mask(value: str, *, keep_start: int = 0, keep_end: int = 4) -> str:
+    """``FR7630004000031234567890143`` -> ``FR••••••••••••••••••••••0143``."""
+    text = "".join(str(value or "").split())
+    if len(text) <= keep_start + keep_end:
+        return "•" * len(text)
+    hidden = len(text) - keep_start - keep_end
+    return text[:keep_start] + "•" * hidden + text[len(text) - keep_end :]
+
+
+class WebhookEvent(models.Model):
+    """One webhook delivery from Powens, valid or not (:mod:`powens_django.webhooks`).
+
+    A delivery that passed authentication and carries an ``id_webhook_data`` is stored
+    once per id (Powens' retries add to ``deliveries``); invalid ones are each kept, with
+    their secret headers redacted and their body cut, for diagnosis. ``processed`` is
+    set in the same transaction as the changes the event made, so an event is processed
+    exactly once; ``error`` keeps why the last attempt failed.
+    """
+
+    event_type = models.CharField(_("type"), max_length=64, db_index=True)
+    id_webhook_data = models.PositiveBigIntegerField(_("Powens delivery id"), null=True, blank=True)
+    received = models.DateTimeField(_("received"), db_index=True)
+    last_received = models.DateTimeField(_("last delivery"), null=True, blank=True)
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=1)
+    headers = models.JSONField(_("headers"), default=dict, blank=True)
+    body = models.TextField(_("body"), blank=True, default="")
+    remote_addr = models.GenericIPAddressField(_("sender address"), null=True, blank=True)
+    valid = models.BooleanField(_("valid"), default=False)
+    #: Why an invalid delivery was refused: a machine code (``bad_signature``...).
+    refusal = models.CharField(_("refusal"), max_length=64, blank=True, default="")
+    powens_user_id = models.PositiveBigIntegerField(_("Powens user id"), null=True, blank=True)
+    powens_connection_id = models.PositiveBigIntegerField(
+        _("Powens connection id"), null=True, blank=True
+    )
+    processed = models.DateTimeField(_("processed"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("processing attempts"), default=0)
+    error = models.TextField(_("error"), blank=True, default="")
+    #: What processing did, in a few words ("mirrored", "unknown Powens user"...).
+    result = models.CharField(_("result"), max_length=255, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        ordering = ["-received", "-pk"]
+        constraints = [
+            # Only authenticated deliveries claim an id: a forged one cannot take the
+            # id of a real delivery still to come.
+            models.UniqueConstraint(
+                fields=["id_webhook_data"],
+                condition=models.Q(valid=True),
+                name="powens_webhook_event_unique_delivery",
+            )
+        ]
+        indexes = [models.Index(fields=["valid", "processed"])]
+        permissions = [("process_webhookevent", _("Can reprocess webhook events"))]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.id_webhook_data or self.pk}"
+
+    @property
+    def failed(self) -> bool:
+        return self.valid and self.processed is None and bool(self.error)
