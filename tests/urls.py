@@ -7,3 +7,6 @@ urlpatterns = [
 ]
 
 urlpatterns += [path("banks/", include("powens_django.urls"))]
+
+# The REST API (the [drf] extra) where the example project mounts it.
+urlpatterns += [path("api/banks/", include("powens_django.api.urls"))]
