@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from .. import services
 from ..adapter import get_adapter
+from ..logsafe import printable
 
 logger = logging.getLogger("powens_django.api")
 
@@ -81,13 +82,17 @@ def service_error_response(request: Any, error: services.ServiceError) -> Respon
     if isinstance(error, services.NotFound):
         level = logging.INFO
     user = getattr(request, "user", None)
-    logger.log(
-        level,
-        "API %s for user pk=%s: %s",
-        error.code,
-        getattr(user, "pk", None),
-        error.detail or error.code,
-    )
+    powens = error.powens_error
+    if powens is not None:
+        # Powens' description is outside text that may quote what it was sent: the
+        # API logs its code, status and request id only.
+        about = printable(
+            f"Powens {powens.code or '-'}, HTTP {powens.status}, request {powens.request_id}",
+            limit=200,
+        )
+    else:
+        about = error.detail or error.code
+    logger.log(level, "API %s for user pk=%s: %s", error.code, getattr(user, "pk", None), about)
     retry_after = retry_after_for(error)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     message = get_adapter(getattr(request, "_request", request)).error_message(error)

@@ -61,6 +61,10 @@ class PowensScopedRateThrottle(ScopedRateThrottle):
     """DRF's scoped throttle, that lets a scope through when the host set no rate for it
     (DRF's own refuses to start): a host rates only what it wants to limit."""
 
+    def __init__(self) -> None:
+        # Read now, not when DRF was imported: the host's settings as they stand.
+        self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+
     def allow_request(self, request: Request, view: Any) -> bool:
         scope = getattr(view, self.scope_attr, None)
         if not scope or scope not in self.THROTTLE_RATES:
