@@ -1,0 +1,90 @@
+"""A bounded, deterministic fuzz of the API from its own schema (schemathesis), with the
+sandbox as Powens: no answer is a 5xx, and every answer fits the schema (status,
+content type, body). Each operation gets a fixed number of generated requests from a
+fixed seed, so a run takes seconds and finds the same things every time."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
+
+from powens_django.models import Connection
+
+from ..pages.conftest import sandbox  # noqa: F401 (fixture)
+from .conftest import API
+
+#: Generated requests per operation (19 operations).
+EXAMPLES = 12
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def person(django_user_model):
+    return django_user_model.objects.create_user("fuzzer", password="fuzz-pass-1")
+
+
+@pytest.fixture
+def auth(person) -> dict[str, str]:
+    token = base64.b64encode(b"fuzzer:fuzz-pass-1").decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def test_no_generated_request_gets_a_server_error_or_breaks_the_schema(sandbox, auth):  # noqa: F811
+    app = WSGIHandler()
+    # One linked bank, so that some requests reach a connection.
+    from django.test import Client
+
+    linked = Client().post(
+        API + "connections/",
+        {
+            "connector": _test_connector(),
+            "values": {"website": "par", "login": "alice", "password": "secret"},
+        },
+        content_type="application/json",
+        HTTP_AUTHORIZATION=auth["Authorization"],
+    )
+    assert linked.status_code == 201, linked.content
+    schema = schemathesis.openapi.from_wsgi(API + "schema/?format=json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 19
+    failures = []
+
+    for operation in operations:
+
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy())
+        def run(case):
+            response = case.call(headers=auth)
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except Exception as failure:  # noqa: BLE001 (collected, reported below)
+                failures.append(f"{operation.label}: {failure}")
+
+        run()
+
+    assert failures == []
+    assert Connection.objects.exists()
+
+
+def _test_connector() -> str:
+    from powens_django.models import Connector
+
+    return Connector.objects.get(name="Connecteur de test").uuid
