@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     # The tasks backport, on Django 5.2 only: Django 6 ships django.tasks.
     *(["django_tasks"] if django.VERSION < (6, 0) else []),
     "powens_django",
@@ -159,6 +160,18 @@ if _MISSING:
         + ", ".join(_MISSING)
         + " in the environment (or .env; see .env.example)."
     )
+
+# The REST API (/api/banks/, example_project/urls.py): the browser signs in by session
+# (with CSRF), an app by HTTP Basic here (a real site would use tokens); linking is
+# rate-limited per user (docs/api.md lists the scopes).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_RATES": {"powens_link": "30/hour", "powens_action": "120/hour"},
+}
 
 # Django's tasks framework (django.tasks on Django 6, the django-tasks backport on 5.2):
 # run tasks inline here; a production site picks a database or Redis backend and runs

@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("banks/", include("powens_django.urls")),
+    # The REST API; its OpenAPI schema at /api/banks/schema/.
+    path("api/banks/", include("powens_django.api.urls")),
 ]
 
 # The sandbox only where settings install it: in development (DEBUG on), or a staging

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     # The tasks backport, on Django 5.2 only: Django 6 ships django.tasks.
     *(["django_tasks"] if django.VERSION < (6, 0) else []),
     "powens_django",
