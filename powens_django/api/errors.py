@@ -176,4 +176,3 @@ __all__ = [
     "retry_after_for",
     "service_error_response",
 ]
-

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiExample
 
 #: What each refusal status means, in the schema.
@@ -116,7 +118,7 @@ _STATE_OK = {
     "known": True,
 }
 
-_CONNECTION = {
+_CONNECTION: dict[str, Any] = {
     "id": 3456,
     "connector": {
         "uuid": _CONNECTOR["uuid"],
@@ -164,7 +166,7 @@ _CONNECTION = {
 CONNECTION = OpenApiExample("A linked bank", response_only=True, value=_CONNECTION)
 CONNECTION_LIST = OpenApiExample("Linked banks", response_only=True, value=[_CONNECTION])
 
-_CONNECTED = {
+_CONNECTED: dict[str, Any] = {
     "kind": "connected",
     "text": "The last synchronization succeeded.",
     "bank_message": None,
@@ -214,7 +216,9 @@ CREDENTIALS_REQUEST = OpenApiExample(
     },
 )
 
-OTP_REQUEST = OpenApiExample("A one-time code", request_only=True, value={"values": {"otp": "123456"}})
+OTP_REQUEST = OpenApiExample(
+    "A one-time code", request_only=True, value={"values": {"otp": "123456"}}
+)
 
 WRONG_CREDENTIALS = OpenApiExample(
     "The bank refused the credentials",

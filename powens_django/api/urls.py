@@ -23,9 +23,7 @@ api_urlpatterns = [
     path(f"connections/{ID}/refresh/", views.RefreshView.as_view(), name="connection_refresh"),
     path(f"connections/{ID}/resume/", views.ResumeView.as_view(), name="resume"),
     path(f"connections/{ID}/reconnect/", views.ReconnectView.as_view(), name="reconnect"),
-    path(
-        f"connections/{ID}/fields/", views.sensitive(views.FieldsView.as_view()), name="fields"
-    ),
+    path(f"connections/{ID}/fields/", views.sensitive(views.FieldsView.as_view()), name="fields"),
     path(
         f"connections/{ID}/sources/<str:source_id>/enable/",
         views.SourceEnableView.as_view(),

@@ -124,7 +124,10 @@ def operation(*, operation_id: str, **kwargs: Any) -> Callable[[Any], Any]:
 
 
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(s.ErrorSerializer, description=examples.WHY[code]) for code in statuses}
+    return {
+        code: OpenApiResponse(s.ErrorSerializer, description=examples.WHY[code])
+        for code in statuses
+    }
 
 
 #: The refusals any endpoint may answer, beside its own.
@@ -252,7 +255,9 @@ class ConnectorListView(PowensAPIView, generics.ListAPIView):
     operation_id="connectors_countries",
     summary="The countries of the banks offered",
     responses={
-        200: OpenApiResponse({"type": "array", "items": {"type": "string"}}, description="ISO codes"),
+        200: OpenApiResponse(
+            {"type": "array", "items": {"type": "string"}}, description="ISO codes"
+        ),
         **_errors(*COMMON),
     },
 )
@@ -366,7 +371,9 @@ class CallbackView(PowensAPIView):
 
 def _user_connections(user: Any) -> Any:
     return (
-        services.user_connections(user).prefetch_related("accounts").order_by("-created", "-powens_id")
+        services.user_connections(user)
+        .prefetch_related("accounts")
+        .order_by("-created", "-powens_id")
     )
 
 
@@ -553,7 +560,9 @@ class RefreshView(PowensAPIView):
         return Response(s.OutcomeSerializer(outcome).data)
 
 
-@_outcome_endpoint("connections_resume", "Continue once confirmed in the bank's app", s.ResumeSerializer)
+@_outcome_endpoint(
+    "connections_resume", "Continue once confirmed in the bank's app", s.ResumeSerializer
+)
 class ResumeView(PowensAPIView):
     """For a ``decoupled`` connection, once the person confirmed in their bank's app.
     In the background by default: the outcome is then ``validating``; poll
@@ -668,12 +677,18 @@ class SourceToggleView(PowensAPIView):
         return Response(s.OutcomeSerializer(outcome).data)
 
 
-SourceEnableView = _outcome_endpoint("connections_sources_enable", "Enable a source")(
-    type("SourceEnableView", (SourceToggleView,), {"enable": True, "__doc__": "Enable a source."})
-)
-SourceDisableView = _outcome_endpoint("connections_sources_disable", "Disable a source")(
-    type("SourceDisableView", (SourceToggleView,), {"enable": False, "__doc__": "Disable a source."})
-)
+@_outcome_endpoint("connections_sources_enable", "Enable a source")
+class SourceEnableView(SourceToggleView):
+    """Enable a source of the connection."""
+
+    enable = True
+
+
+@_outcome_endpoint("connections_sources_disable", "Disable a source")
+class SourceDisableView(SourceToggleView):
+    """Disable a source of the connection (Powens stops synchronizing it)."""
+
+    enable = False
 
 
 @operation(

@@ -205,7 +205,9 @@ def test_refresh_all_reads_every_connection_and_answers_the_list(api, linked, po
     assert sorted(c["id"] for c in response.json()) == [7, 8]
 
 
-def test_resume_continues_a_decoupled_connection_in_the_background(api, alice, catalogue, powens_api):
+def test_resume_continues_a_decoupled_connection_in_the_background(
+    api, alice, catalogue, powens_api
+):
     mirror(alice, connection_payload(7, state="decoupled"))
     powens_api.add("POST", "users/me/connections/7", json=connection_payload(7, state="validating"))
 

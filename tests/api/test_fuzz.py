@@ -62,26 +62,31 @@ def test_no_generated_request_gets_a_server_error_or_breaks_the_schema(sandbox, 
     failures = []
 
     for operation in operations:
-
-        @settings(
-            max_examples=EXAMPLES,
-            derandomize=True,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def run(case):
-            response = case.call(headers=auth)
-            try:
-                case.validate_response(response, checks=CHECKS)
-            except Exception as failure:  # noqa: BLE001 (collected, reported below)
-                failures.append(f"{operation.label}: {failure}")
-
-        run()
+        fuzz(operation, auth, failures)()
 
     assert failures == []
     assert Connection.objects.exists()
+
+
+def fuzz(operation, auth: dict[str, str], failures: list[str]):
+    """The bounded, seeded Hypothesis test of one operation; failures are collected."""
+
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    def run(case):
+        response = case.call(headers=auth)
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except Exception as failure:  # collected, reported at the end
+            failures.append(f"{operation.label}: {failure}")
+
+    return run
 
 
 def _test_connector() -> str:

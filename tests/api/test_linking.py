@@ -42,7 +42,9 @@ def test_a_webauth_link_is_the_url_powens_gives(api, catalogue, powens_api):
     assert query["redirect_uri"] == "http://testserver/banks/callback/"
 
 
-def test_the_state_is_bound_to_the_user_and_the_session_of_a_browser(api, catalogue, powens_api, alice):
+def test_the_state_is_bound_to_the_user_and_the_session_of_a_browser(
+    api, catalogue, powens_api, alice
+):
     start(api, powens_api)
 
     record = LinkState.objects.get()
@@ -114,9 +116,7 @@ def test_the_callback_fetches_the_new_connection(api, catalogue, powens_api):
     assert Connection.objects.filter(powens_id=7, powens_user__user__username="alice").exists()
 
 
-def test_an_app_client_completes_the_flow_without_the_browser_session(
-    alice, catalogue, powens_api
-):
+def test_an_app_client_completes_the_flow_without_the_browser_session(alice, catalogue, powens_api):
     app = basic_client(alice)
     start(app, powens_api)
     powens_api.add_connection_fetch(connection_payload(7))
@@ -153,9 +153,7 @@ def test_a_state_is_single_use(api, catalogue, powens_api):
     assert again.json()["code"] == "invalid_callback"
 
 
-def test_another_persons_state_is_refused_and_changes_nothing(
-    api, bob_api, catalogue, powens_api
-):
+def test_another_persons_state_is_refused_and_changes_nothing(api, bob_api, catalogue, powens_api):
     start(api, powens_api)
 
     response = bob_api.post(

@@ -44,7 +44,10 @@ def test_the_schema_describes_every_endpoint_under_its_mount(served):
     assert len(operations) == 19
     assert all(op["operationId"] and op.get("summary") for op in operations)
     # Refusals are documented with the one error shape.
-    assert all("$ref" in op["responses"]["403"]["content"]["application/json"]["schema"] for op in operations)
+    assert all(
+        "$ref" in op["responses"]["403"]["content"]["application/json"]["schema"]
+        for op in operations
+    )
 
 
 def test_the_schema_has_examples(served):

@@ -99,7 +99,9 @@ def test_a_declared_throttle_scope_limits_linking(api, catalogue, settings, powe
 
 
 def test_the_hosts_permissions_apply_on_top(api, catalogue, settings):
-    settings.REST_FRAMEWORK = {"DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"]}
+    settings.REST_FRAMEWORK = {
+        "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"]
+    }
 
     response = api.get(API + "connections/")
 
