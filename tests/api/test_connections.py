@@ -358,3 +358,17 @@ def test_reconnect_with_an_unknown_source_is_refused(api, linked, powens_api):
 
     assert response.status_code == 400
     assert powens_api.sent() == []
+
+
+def test_an_error_message_is_in_the_persons_language(api, linked, powens_api):
+    powens_api.add("DELETE", "users/me/connections/7", status=500, json=BUG)
+    powens_api.add("DELETE", "users/me/connections/7", status=500, json=BUG)
+
+    english = api.delete(API + "connections/7/").json()
+    french = api.delete(API + "connections/7/", HTTP_ACCEPT_LANGUAGE="fr").json()
+
+    assert english["code"] == french["code"] == "powens_unavailable"
+    assert english["message"] == (
+        "We could not reach the bank connection service. Please try again shortly."
+    )
+    assert french["message"] != english["message"]
