@@ -113,7 +113,7 @@ def _flatten(detail: Any) -> list[str]:
 
 def drf_error_response(response: Response, exc: exceptions.APIException) -> Response:
     """Reshape the response DRF made for ``exc`` into the API's error body."""
-    code = next(
+    code = getattr(exc, "api_code", None) or next(
         (name for cls, name in _DRF_CODES.items() if isinstance(exc, cls)),
         str(getattr(exc, "default_code", "error")),
     )

@@ -17,8 +17,9 @@ WHY = {
     "refused (`permission_denied`), or a person the site does not let link (`not_allowed`).",
     404: "No such object for this person (`not_found`): another person's connection too.",
     409: "Powens is busy with this connection (`sync_in_progress`), another link of this "
-    "person is being made (`link_in_progress`), nothing to repair (`nothing_to_repair`) or "
-    "to ask (`nothing_to_ask`), or no bank linked yet (`no_powens_account`).",
+    "person is being made (`link_in_progress`), an action the connection's state does not "
+    "call for (`not_offered`), nothing to repair (`nothing_to_repair`) or to ask "
+    "(`nothing_to_ask`), or no bank linked yet (`no_powens_account`).",
     429: "Too many requests (`throttled`): wait `Retry-After` seconds.",
     502: "Powens refused the site's access or the request (`access_refused`, "
     "`powens_refused`): the site's team must look. Nothing was changed.",

@@ -83,8 +83,29 @@ class PowensPagination(PageNumberPagination):
         return int(super().get_page_size(request) or self.page_size)
 
 
+#: The ids paths carry (Powens' integers; anything else in their place is a 404).
+ID_PARAMETERS = {
+    "powens_id": "The connection's Powens id (`id` in the answers).",
+    "source_id": "The source's Powens id (a connection's `sources[].id`).",
+}
+
+
 class PowensAutoSchema(AutoSchema):
-    """drf-spectacular's inspector, with the operation ids named by :func:`operation`."""
+    """drf-spectacular's inspector, with the operation ids named by :func:`operation`
+    and the ids of paths described as the integers they are."""
+
+    def _resolve_path_parameters(self, variables: Any) -> Any:
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter.get("name") in ID_PARAMETERS:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1,
+                    "maximum": s.MAX_ID,
+                }
+                parameter["description"] = ID_PARAMETERS[parameter["name"]]
+        return parameters
 
     def get_operation_id(self) -> str:
         handler = getattr(self.view, self.method.lower(), None)
@@ -213,10 +234,32 @@ class PowensAPIView(APIView):
             raise not_found()
         return services.get_user_connection(self.request.user, key)
 
+    def offered(self, connection: Connection, *actions: services.Action) -> None:
+        """Refuse (409 ``not_offered``) an action the connection's state does not call
+        for, as the pages offer only those: Powens would refuse it, or do harm."""
+        if not set(actions) & set(connection.actions):
+            raise Conflict(
+                "not_offered",
+                _(
+                    "This bank connection does not need this right now. Refresh it to see "
+                    "what it needs."
+                ),
+            )
+
     def validated(self, serializer_class: type, data: Any) -> dict[str, Any]:
         serializer = serializer_class(data=data, context={"request": self.request})
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
+
+
+class Conflict(exceptions.APIException):
+    """A 409 of the API's own: what was asked does not apply to the object as it is."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+    def __init__(self, code: str, message: Any) -> None:
+        super().__init__(message, code)
+        self.api_code = code
 
 
 def sensitive(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -539,12 +582,15 @@ def _outcome_endpoint(
 @_outcome_endpoint("connections_sync", "Synchronize now (the person asked)")
 class SyncView(PowensAPIView):
     """Fresh data now, at the person's request; ``SCARequired`` is cleared with the
-    empty update Powens asks for. Answers the outcome."""
+    empty update Powens asks for. Answers the outcome; 409 ``not_offered`` when the
+    state does not call for it (waiting for the person, or for Powens' own retry)."""
 
     throttle_scope = ACTION_SCOPE
 
     def post(self, request: Request, powens_id: str) -> Response:
-        outcome = services.sync_now(self.connection(powens_id))
+        connection = self.connection(powens_id)
+        self.offered(connection, services.Action.SYNC, services.Action.REAUTHENTICATE)
+        outcome = services.sync_now(connection)
         return Response(s.OutcomeSerializer(outcome).data)
 
 
@@ -566,13 +612,14 @@ class RefreshView(PowensAPIView):
 class ResumeView(PowensAPIView):
     """For a ``decoupled`` connection, once the person confirmed in their bank's app.
     In the background by default: the outcome is then ``validating``; poll
-    ``refresh/``."""
+    ``refresh/``. 409 ``not_offered`` for a connection in another state."""
 
     throttle_scope = ACTION_SCOPE
 
     def post(self, request: Request, powens_id: str) -> Response:
         data = self.validated(s.ResumeSerializer, request.data)
         connection = self.connection(powens_id)
+        self.offered(connection, services.Action.RESUME)
         outcome = services.resume_decoupled(connection, background=data["background"])
         return Response(s.OutcomeSerializer(outcome).data)
 
@@ -587,14 +634,16 @@ class ResumeView(PowensAPIView):
 )
 class ReconnectView(PowensAPIView):
     """A link to the bank's website to repair the connection (SCA, consent renewal,
-    reconnection); finish it like a new link, with ``callback/``. 409
-    ``nothing_to_repair`` when Powens says it needs nothing."""
+    reconnection); finish it like a new link, with ``callback/``. 409 ``not_offered``
+    when its state does not call for it, ``nothing_to_repair`` when Powens says it
+    needs nothing."""
 
     throttle_scope = LINK_SCOPE
 
     def post(self, request: Request, powens_id: str) -> Response:
         data = self.validated(s.ReconnectSerializer, request.data)
         connection = self.connection(powens_id)
+        self.offered(connection, services.Action.RECONNECT)
         source = None
         if data.get("source"):
             source = connection.sources.filter(name=data["source"]).first()
@@ -649,12 +698,9 @@ class FieldsView(PowensAPIView):
         connection = self.connection(powens_id)
         asked = services.fields_request(connection)
         if not asked.fields:
-            return Response(
-                error_body(
-                    "nothing_to_ask",
-                    _("Your bank asks nothing to type here. Use the other actions instead."),
-                ),
-                status=status.HTTP_409_CONFLICT,
+            raise Conflict(
+                "nothing_to_ask",
+                _("Your bank asks nothing to type here. Use the other actions instead."),
             )
         values = _checked_values(asked.fields, data["values"])
         outcome = services.submit_connection_fields(connection, values)

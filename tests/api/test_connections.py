@@ -115,9 +115,11 @@ def test_bob_reaches_his_own_connection_with_his_token(
 
     response = getattr(bob_api, method)(API + f"connections/9/{suffix}", body, format="json")
 
-    assert response.status_code in (200, 201, 204, 400), response.content
+    assert response.status_code in (200, 201, 204, 400, 409), response.content
     if response.status_code == 400:  # his bank's form asks other fields than an OTP
         assert response.json()["code"] == "invalid"
+    if response.status_code == 409:  # his bank is up to date: nothing to resume, repair
+        assert response.json()["code"] == "not_offered"
     assert all(
         request.headers["Authorization"] == f"Bearer {BOB_TOKEN}" for request in powens_api.requests
     )
@@ -334,30 +336,72 @@ def test_the_logs_are_the_synchronizations_in_plain_words(api, linked, powens_ap
     assert body[1]["bank_message"] == "No"
 
 
-def test_reconnect_gives_a_link_to_the_banks_website(api, linked, powens_api):
+@pytest.fixture
+def to_repair(alice, catalogue):
+    """Alice's connection 8 to a bank that logs in on its website asks to log in again."""
+    mirror(alice, connection_payload(8, state="webauthRequired"))
+
+
+def test_reconnect_gives_a_link_to_the_banks_website(api, to_repair, powens_api):
     powens_api.add("GET", "webauth-url", json={"url": "https://bank.example/auth?x=1"})
 
-    response = api.post(API + "connections/7/reconnect/", {}, format="json")
+    response = api.post(API + "connections/8/reconnect/", {}, format="json")
 
     assert response.status_code == 201
     assert response.json()["url"] == "https://bank.example/auth?x=1"
-    assert powens_api.query(0)["id_connection"] == "7"
+    assert powens_api.query(0)["id_connection"] == "8"
 
 
-def test_reconnect_of_a_connection_that_needs_nothing_is_a_409(api, linked, powens_api):
+def test_reconnect_of_a_connection_powens_says_needs_nothing_is_a_409(api, to_repair, powens_api):
     powens_api.add("GET", "webauth-url", status=409, json={"code": "invalidValue"})
 
-    response = api.post(API + "connections/7/reconnect/", {}, format="json")
+    response = api.post(API + "connections/8/reconnect/", {}, format="json")
 
     assert response.status_code == 409
     assert response.json()["code"] == "nothing_to_repair"
 
 
-def test_reconnect_with_an_unknown_source_is_refused(api, linked, powens_api):
-    response = api.post(API + "connections/7/reconnect/", {"source": "nope"}, format="json")
+def test_reconnect_with_an_unknown_source_is_refused(api, to_repair, powens_api):
+    response = api.post(API + "connections/8/reconnect/", {"source": "nope"}, format="json")
 
     assert response.status_code == 400
     assert powens_api.sent() == []
+
+
+@pytest.mark.parametrize(
+    ("state", "path"),
+    [
+        (None, "reconnect/"),  # up to date
+        (None, "resume/"),
+        ("decoupled", "sync/"),  # waiting for the person's confirmation
+        ("additionalInformationNeeded", "sync/"),
+        ("websiteUnavailable", "sync/"),  # Powens retries by itself
+        ("wrongpass", "resume/"),
+    ],
+)
+def test_an_action_the_state_does_not_call_for_is_a_409_that_asks_nothing(
+    api, alice, catalogue, powens_api, state, path
+):
+    mirror(alice, connection_payload(8, state=state))
+
+    response = api.post(API + f"connections/8/{path}", {}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "not_offered"
+    assert powens_api.sent() == []
+    assert connection(8).state == state
+
+
+def test_sync_of_a_connection_asking_to_confirm_access_is_the_empty_update(
+    api, alice, catalogue, powens_api
+):
+    mirror(alice, connection_payload(8, state="SCARequired"))
+    powens_api.add("POST", "users/me/connections/8", json=connection_payload(8))
+
+    response = api.post(API + "connections/8/sync/")
+
+    assert response.json()["kind"] == "connected"
+    assert powens_api.sent()[0].startswith("POST users/me/connections/8")
 
 
 def test_an_error_message_is_in_the_persons_language(api, linked, powens_api):
