@@ -10,7 +10,6 @@ stable ``code`` and translated message (:mod:`.errors`); Powens outages are 502 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -44,8 +43,6 @@ from .errors import (
     not_found,
     service_error_response,
 )
-
-logger = logging.getLogger("powens_django.api")
 
 #: Throttle scopes (``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``): starting a link or
 #: sending credentials, asking Powens to act on a connection, and reading.
@@ -247,6 +244,7 @@ class PowensAPIView(APIView):
             )
 
     def validated(self, serializer_class: type, data: Any) -> dict[str, Any]:
+        """``data`` checked by ``serializer_class``; a 400 naming each problem."""
         serializer = serializer_class(data=data, context={"request": self.request})
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
