@@ -7,11 +7,11 @@ from example_project.demo.views import home
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    # The REST API; its OpenAPI schema at /api/banks/schema/.
+    path("api/banks/", include("powens_django.api.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("banks/", include("powens_django.urls")),
-    # The REST API; its OpenAPI schema at /api/banks/schema/.
-    path("api/banks/", include("powens_django.api.urls")),
 ]
 
 # The sandbox only where settings install it: in development (DEBUG on), or a staging

@@ -4,9 +4,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("sandbox/2.0/", include("powens_django.sandbox.urls")),
+    # The REST API (the [drf] extra) where the example project mounts it.
+    path("api/banks/", include("powens_django.api.urls")),
 ]
 
 urlpatterns += [path("banks/", include("powens_django.urls"))]
-
-# The REST API (the [drf] extra) where the example project mounts it.
-urlpatterns += [path("api/banks/", include("powens_django.api.urls"))]
