@@ -23,7 +23,7 @@ from .users import AnyUser, client_for, linked_powens_user
 
 logger = logging.getLogger("powens_django.services")
 
-CONNECTION_EXPAND = ("connector", "sources")
+CONNECTION_EXPAND = ("connector", "sources", "all_accounts")
 
 
 # -- lookups --------------------------------------------------------------------------
