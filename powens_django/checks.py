@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.urls import NoReverseMatch, reverse
 
 from .conf import DEFAULTS, SETTING_NAME
 
@@ -46,6 +47,7 @@ def check_powens_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     messages += _check_encryption_keys(user)
     messages += _check_transport(user)
     messages += _check_webhook_secrets(user)
+    messages += _check_webhooks(user)
     messages += _check_time_budget(user)
     messages += _check_adapter(user)
     for key in sorted(set(user) - set(DEFAULTS)):
@@ -187,6 +189,59 @@ def _check_webhook_secrets(user: dict[str, Any]) -> Iterable[CheckMessage]:
             'POWENS["WEBHOOK_SECRETS"] holds an empty or non-string entry.',
             "Each entry is the secret shown once when the webhook provider was created.",
         )
+
+
+def _check_webhooks(user: dict[str, Any]) -> Iterable[CheckMessage]:
+    value = user.get("WEBHOOK_AUTH", DEFAULTS["WEBHOOK_AUTH"])
+    methods = [value] if isinstance(value, str) else value
+    if not isinstance(methods, list | tuple) or not all(m in ("hmac", "bearer") for m in methods):
+        yield _error(
+            14,
+            'POWENS["WEBHOOK_AUTH"] must be a list of "hmac" and/or "bearer".',
+            'For example ["hmac"] with WEBHOOK_SECRETS set (docs/webhooks.md).',
+        )
+        return
+    processing = user.get("WEBHOOK_PROCESSING", DEFAULTS["WEBHOOK_PROCESSING"])
+    if processing not in ("request", "task"):
+        yield _error(
+            14,
+            'POWENS["WEBHOOK_PROCESSING"] must be "request" or "task".',
+            '"task" needs a TASKS backend with workers (docs/tasks.md).',
+        )
+    size = user.get("WEBHOOK_MAX_BODY_SIZE", DEFAULTS["WEBHOOK_MAX_BODY_SIZE"])
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        yield _error(
+            14,
+            'POWENS["WEBHOOK_MAX_BODY_SIZE"] must be a number of bytes > 0.',
+            "The default, 50 MB, fits a CONNECTION_SYNCED with thousands of transactions.",
+        )
+    days = user.get("WEBHOOK_RETENTION_DAYS", DEFAULTS["WEBHOOK_RETENTION_DAYS"])
+    if days is not None and (
+        isinstance(days, bool) or not isinstance(days, int | float) or days <= 0
+    ):
+        yield _error(
+            14,
+            'POWENS["WEBHOOK_RETENTION_DAYS"] must be a number of days > 0, or None.',
+            "None keeps webhook events for ever.",
+        )
+    secrets = user.get("WEBHOOK_SECRETS") or []
+    usable = "bearer" in methods or ("hmac" in methods and bool(secrets))
+    if not usable and not settings.DEBUG and _webhooks_mounted():
+        yield _error(
+            15,
+            "The webhook receiver is mounted but no webhook can authenticate: every "
+            "delivery would be refused.",
+            'Set POWENS["WEBHOOK_SECRETS"] to the secret of your Powens webhook '
+            'authentication provider (with "hmac" in WEBHOOK_AUTH), or add "bearer".',
+        )
+
+
+def _webhooks_mounted() -> bool:
+    try:
+        reverse("powens_webhooks:receive", args=["connection-synced"])
+    except NoReverseMatch:
+        return False
+    return True
 
 
 def _check_adapter(user: dict[str, Any]) -> Iterable[CheckMessage]:

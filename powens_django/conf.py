@@ -46,6 +46,21 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_SECRETS": [],
     # Largest accepted age of a webhook's BI-Signature-Date, in seconds (replays).
     "WEBHOOK_TOLERANCE": 300,
+    # How webhooks authenticate: "hmac" (BI-Signature with WEBHOOK_SECRETS) and/or
+    # "bearer" (the user's own token); with both, either is accepted.
+    "WEBHOOK_AUTH": ["hmac"],
+    # The path Powens signs, when a proxy serves the receiver under another path than
+    # the one Django sees: the mount's public prefix ("/api/powens/webhooks/").
+    "WEBHOOK_PATH_PREFIX": None,
+    # Largest webhook body accepted, in bytes, before and after gzip (a CONNECTION_SYNCED
+    # with thousands of transactions is a few megabytes).
+    "WEBHOOK_MAX_BODY_SIZE": 50 * 1024 * 1024,
+    # "request": process a delivery before answering it; "task": record it, answer 202
+    # and process it in a task (powens_django.tasks.process_webhook_event).
+    "WEBHOOK_PROCESSING": "request",
+    # Days processed and refused webhook events are kept (powens_prune_webhooks);
+    # None keeps them for ever. Events never processed are kept until they are.
+    "WEBHOOK_RETENTION_DAYS": 90,
     # (connect, read) seconds. Reads are long: creating or syncing a connection talks
     # to the bank synchronously and can take minutes.
     "TIMEOUT": (10.0, 300.0),

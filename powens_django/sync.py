@@ -612,13 +612,13 @@ def _sync_accounts(
     }
     existing: dict[int, tuple[int, str]] = {}
     held: set[int] = set()
-    for account_id, connection_pk, owner, digest in BankAccount.objects.filter(
+    for held_id, held_parent, owner, digest in BankAccount.objects.filter(
         models.Q(connection_id__in=[pks[pid] for pid in accounts]) | models.Q(powens_id__in=listed)
     ).values_list("powens_id", "connection_id", "connection__powens_user_id", "raw_hash"):
         if owner == powens_user.pk:
-            existing[account_id] = (connection_pk, digest)
+            existing[held_id] = (held_parent, digest)
         else:
-            held.add(account_id)
+            held.add(held_id)
     rows: list[dict[str, Any]] = []
     keep: list[int] = []
     complete_parents: list[int] = []

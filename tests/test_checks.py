@@ -13,6 +13,7 @@ VALID = {
     "CLIENT_ID": "42",
     "CLIENT_SECRET": "client-secret-value",
     "TOKEN_ENCRYPTION_KEYS": [KEY],
+    "WEBHOOK_SECRETS": ["whsec"],
 }
 
 
@@ -108,6 +109,42 @@ def test_webhook_secrets_as_a_string_is_e011():
 
 def test_an_empty_webhook_secret_is_e011():
     assert ids(**{**VALID, "WEBHOOK_SECRETS": ["whsec", ""]}) == ["powens_django.E011"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("WEBHOOK_AUTH", ["hmac", "oauth"]),
+        ("WEBHOOK_AUTH", None),
+        ("WEBHOOK_PROCESSING", "later"),
+        ("WEBHOOK_MAX_BODY_SIZE", 0),
+        ("WEBHOOK_MAX_BODY_SIZE", "50MB"),
+        ("WEBHOOK_RETENTION_DAYS", -1),
+    ],
+)
+def test_a_malformed_webhook_setting_is_e014(key, value):
+    assert ids(**{**VALID, key: value}) == ["powens_django.E014"]
+
+
+@pytest.mark.parametrize(
+    "webhooks",
+    [{"WEBHOOK_AUTH": ["bearer"]}, {"WEBHOOK_AUTH": "hmac"}, {"WEBHOOK_RETENTION_DAYS": None}],
+)
+def test_usable_webhook_settings_pass(webhooks):
+    assert ids(**{**VALID, **webhooks}) == []
+
+
+def test_a_mounted_receiver_that_cannot_authenticate_anything_is_e015():
+    [message] = messages(**{**VALID, "WEBHOOK_SECRETS": []})
+
+    assert message.id == "powens_django.E015" and "WEBHOOK_SECRETS" in message.hint
+
+
+def test_without_secrets_nothing_is_reported_in_debug_or_when_the_receiver_is_not_mounted():
+    with override_settings(DEBUG=True):
+        assert ids(**{**VALID, "WEBHOOK_SECRETS": []}) == []
+    with override_settings(ROOT_URLCONF="tests.urls_without_webhooks"):
+        assert ids(**{**VALID, "WEBHOOK_SECRETS": []}) == []
 
 
 def test_an_unknown_key_is_a_warning_naming_it():
