@@ -211,8 +211,12 @@ if SANDBOX:
         "CLIENTS": {POWENS["CLIENT_ID"]: POWENS["CLIENT_SECRET"]},
         "CONFIG_TOKENS": [POWENS["CONFIG_TOKEN"]] if POWENS["CONFIG_TOKEN"] else [],
         "WEBHOOK_SECRET": POWENS["WEBHOOK_SECRETS"][0] if POWENS["WEBHOOK_SECRETS"] else None,
-        # Webhooks go to the example site's receiver, one URL per event type.
-        "WEBHOOK_URLS": {},
+        # Webhooks go to the example site's receiver (urls.py), one URL per event type,
+        # signed with the secret above: a sync finished at the sandbox updates My banks.
+        "WEBHOOK_URLS": {
+            event: f"http://127.0.0.1:{PORT}/powens/webhooks/{event.lower().replace('_', '-')}/"
+            for event in ("CONNECTION_SYNCED", "CONNECTION_DELETED", "USER_DELETED")
+        },
         "REDIRECT_URIS": env.list("POWENS_SANDBOX_REDIRECT_URIS", default=_callbacks),
         "FAULTS": env.str("POWENS_SANDBOX_FAULTS", default=""),
     }

@@ -12,6 +12,8 @@ Conventions (see docs/models.md):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -153,6 +155,16 @@ class PowensUser(models.Model):
         return bool(self.powens_id) and _token_field().has_value(self)
 
 
+@dataclass
+class AccountTotal:
+    """The sum of a connection's balances in one currency."""
+
+    currency: str
+    amount: Decimal
+    accounts: int
+    precision: int | None = None
+
+
 def _token_field() -> EncryptedTextField:
     field = PowensUser._meta.get_field("token")
     assert isinstance(field, EncryptedTextField)
@@ -233,6 +245,22 @@ class Connection(MirroredModel):
     @property
     def state_info(self) -> StateInfo:
         return describe_state(self.state)
+
+    @property
+    def account_totals(self) -> list[AccountTotal]:
+        """The balance of this connection's enabled accounts, one total per currency
+        (sorted by currency). Uses prefetched ``accounts`` when there are."""
+        totals: dict[str, AccountTotal] = {}
+        for account in self.accounts.all():
+            if not account.enabled or account.balance is None:
+                continue
+            total = totals.setdefault(
+                account.currency,
+                AccountTotal(account.currency, Decimal(0), 0, account.currency_precision),
+            )
+            total.amount += account.balance
+            total.accounts += 1
+        return [totals[code] for code in sorted(totals)]
 
     @property
     def actions(self) -> list[Action]:

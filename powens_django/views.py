@@ -333,10 +333,16 @@ def refresh_all(request: HttpRequest) -> HttpResponse:
 def connection_detail(request: HttpRequest, powens_id: int) -> HttpResponse:
     connection = _user_connection(request, powens_id)
     sources = list(connection.sources.order_by("powens_id"))
+    accounts = list(connection.accounts.order_by("powens_id"))
     return render(
         request,
         T + "connection_detail.html",
-        {"connection": connection, "sources": sources, "info": connection.state_info},
+        {
+            "connection": connection,
+            "sources": sources,
+            "accounts": accounts,
+            "info": connection.state_info,
+        },
     )
 
 
