@@ -401,10 +401,6 @@ def _ids_in(payload: Mapping[str, Any] | None, event_type: str) -> dict[str, int
     }
 
 
-def _text(body: bytes, limit: int | None = None) -> str:
-    return (body if limit is None else body[:limit]).decode("utf-8", errors="replace")
-
-
 def record_refusal(delivery: Delivery, refusal: WebhookRefused) -> WebhookEvent:
     """Record a refused delivery (``valid=False``): redacted headers, the first
     :data:`REFUSED_BODY_KEPT` bytes of its body, and why it was refused."""
@@ -420,7 +416,8 @@ def record_refusal(delivery: Delivery, refusal: WebhookRefused) -> WebhookEvent:
         else None,
         received=timezone.now(),
         headers=redact_headers(delivery.headers),
-        body=_text(delivery.body, REFUSED_BODY_KEPT),
+        body=WebhookEvent.pack(delivery.body[:REFUSED_BODY_KEPT]),
+        body_size=len(delivery.body),
         remote_addr=delivery.remote_addr,
         valid=False,
         refusal=refusal.refusal,
@@ -438,12 +435,17 @@ def record(delivery: Delivery, payload: Mapping[str, Any]) -> tuple[WebhookEvent
         "event_type": delivery.event_type,
         "received": now,
         "headers": redact_headers(delivery.headers),
-        "body": _text(delivery.body),
+        "body": WebhookEvent.pack(delivery.body),
+        "body_size": len(delivery.body),
         "remote_addr": delivery.remote_addr,
         **_ids_in(payload, delivery.event_type),
     }
     for _attempt in range(2):
-        existing = WebhookEvent.objects.filter(id_webhook_data=webhook_id, valid=True).first()
+        existing = (
+            WebhookEvent.objects.filter(id_webhook_data=webhook_id, valid=True)
+            .defer("body", "headers")
+            .first()
+        )
         if existing is not None:
             WebhookEvent.objects.filter(pk=existing.pk).update(
                 deliveries=F("deliveries") + 1, last_received=now
@@ -520,7 +522,7 @@ def process_event(
                 claim = claim.filter(processed__isnull=True)
             if not claim.update(processed=now, error="", attempts=F("attempts") + 1):
                 return False
-            data = payload if payload is not None else parse_payload(event.body.encode("utf-8"))
+            data = payload if payload is not None else parse_payload(event.body_bytes)
             connection, result = _handle(event.event_type, data)
             WebhookEvent.objects.filter(pk=event.pk).update(result=result)
             event.processed, event.result, event.error = now, result, ""

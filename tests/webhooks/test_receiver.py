@@ -371,7 +371,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(client, refused, setting
 
     event = refused(post(client, synced_body(accounts=5, transactions=20)), 413, "too_large")
 
-    assert event.body == ""
+    assert event.body_text == "" and event.body_size == 0
 
 
 class Endless:
@@ -481,3 +481,24 @@ def test_a_refusal_is_logged_without_the_signature(client, alice, caplog):
     assert "bad_signature" in caplog.text
     if signature:
         assert signature not in caplog.text
+
+
+def test_the_body_is_kept_compressed_and_reads_back_exactly(client, alice):
+    raw = json.dumps(synced_body(accounts=5, transactions=200)).encode()
+    signed = webhook_signature_headers(raw, path=url(), secret=SECRET)
+
+    client.post(url(), data=raw, content_type="application/json", headers=signed)
+
+    event = only_event()
+    assert event.body_bytes == raw and event.body_size == len(raw)
+    assert len(bytes(event.body)) < len(raw) / 5
+
+
+def test_a_refused_body_is_kept_cut_to_its_first_64_kib(client, alice):
+    raw = json.dumps(synced_body(accounts=10, transactions=500)).encode()
+    assert len(raw) > 64 * 1024
+
+    post(client, raw, secret="guessed")
+
+    event = only_event()
+    assert event.body_bytes == raw[: 64 * 1024] and event.body_size == len(raw)
