@@ -48,6 +48,7 @@ def check_powens_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     messages += _check_transport(user)
     messages += _check_webhook_secrets(user)
     messages += _check_webhooks(user)
+    messages += _check_link_mode(user)
     messages += _check_time_budget(user)
     messages += _check_adapter(user)
     for key in sorted(set(user) - set(DEFAULTS)):
@@ -233,6 +234,46 @@ def _check_webhooks(user: dict[str, Any]) -> Iterable[CheckMessage]:
             "delivery would be refused.",
             'Set POWENS["WEBHOOK_SECRETS"] to the secret of your Powens webhook '
             'authentication provider (with "hmac" in WEBHOOK_AUTH), or add "bearer".',
+        )
+
+
+def _check_link_mode(user: dict[str, Any]) -> Iterable[CheckMessage]:
+    mode = user.get("LINK_MODE", DEFAULTS["LINK_MODE"])
+    modes = list(mode.values()) if isinstance(mode, dict) else [mode]
+    if not modes or not all(m in ("custom", "webview") for m in modes):
+        yield _error(
+            16,
+            'POWENS["LINK_MODE"] must be "custom", "webview", or a dict of those per auth '
+            "mechanism.",
+            'For example "webview", or {"credentials": "webview", "webauth": "custom"} '
+            "(docs/webview.md).",
+        )
+        return
+    url = user.get("WEBVIEW_URL", DEFAULTS["WEBVIEW_URL"])
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        yield _error(
+            16,
+            'POWENS["WEBVIEW_URL"] must be an absolute http(s) URL.',
+            'Leave the default, "https://webview.powens.com", outside development.',
+        )
+    if user.get("WEBVIEW_PICKER", DEFAULTS["WEBVIEW_PICKER"]) not in ("site", "powens"):
+        yield _error(
+            16,
+            'POWENS["WEBVIEW_PICKER"] must be "site" or "powens".',
+            '"site" shows this site\'s bank picker first; "powens" the Webview\'s own.',
+        )
+    credentials = (
+        mode.get("credentials", mode.get("default", "custom")) if isinstance(mode, dict) else mode
+    )
+    if credentials == "custom" and not user.get("E2E_ENCRYPTION") and not settings.DEBUG:
+        yield Warning(
+            "Credentials connectors are linked with this site's own forms, without "
+            "end-to-end encryption of the values.",
+            hint='Powens requires JWE-encrypted credential fields: set POWENS["E2E_ENCRYPTION"] '
+            '= True. Without PSD2 agent status, use POWENS["LINK_MODE"] = "webview" '
+            "instead (docs/webview.md).",
+            id="powens_django.W002",
         )
 
 

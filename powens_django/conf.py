@@ -87,6 +87,16 @@ DEFAULTS: dict[str, Any] = {
     # Where a person lands after linking a bank: a URL or URL name. None: the
     # connection's page. A safe `next` given when the flow started wins.
     "SUCCESS_URL": None,
+    # How banks are linked: "custom" (this site's forms and /webauth-url: needs PSD2
+    # agent status), "webview" (Powens' hosted Webview: what every other customer must
+    # use), or a dict per auth mechanism, e.g. {"credentials": "webview",
+    # "webauth": "custom", "default": "webview"}. The adapter may decide per request.
+    "LINK_MODE": "custom",
+    # Powens' hosted Webview (the sandbox serves one at /sandbox/webview).
+    "WEBVIEW_URL": "https://webview.powens.com",
+    # In webview mode, who shows the list of banks: "site" (this site's picker, then the
+    # Webview opens on the chosen bank) or "powens" (the Webview's own picker).
+    "WEBVIEW_PICKER": "site",
     # Banks per page in the picker.
     "PICKER_PAGE_SIZE": 24,
     # The host's adapter: a dotted path to a subclass of

@@ -14,6 +14,7 @@ VALID = {
     "CLIENT_SECRET": "client-secret-value",
     "TOKEN_ENCRYPTION_KEYS": [KEY],
     "WEBHOOK_SECRETS": ["whsec"],
+    "E2E_ENCRYPTION": True,
 }
 
 
@@ -145,6 +146,42 @@ def test_without_secrets_nothing_is_reported_in_debug_or_when_the_receiver_is_no
         assert ids(**{**VALID, "WEBHOOK_SECRETS": []}) == []
     with override_settings(ROOT_URLCONF="tests.urls_without_webhooks"):
         assert ids(**{**VALID, "WEBHOOK_SECRETS": []}) == []
+
+
+@pytest.mark.parametrize(
+    "powens",
+    [
+        {"LINK_MODE": "hosted"},
+        {"LINK_MODE": {"credentials": "popup"}},
+        {"LINK_MODE": {}},
+        {"WEBVIEW_URL": "webview.powens.com"},
+        {"WEBVIEW_PICKER": "bank"},
+    ],
+)
+def test_a_malformed_link_mode_setting_is_e016(powens):
+    assert ids(**{**VALID, **powens}) == ["powens_django.E016"]
+
+
+@pytest.mark.parametrize(
+    "powens",
+    [
+        {"E2E_ENCRYPTION": False},
+        {"E2E_ENCRYPTION": False, "LINK_MODE": {"webauth": "webview", "default": "custom"}},
+    ],
+)
+def test_credentials_forms_without_end_to_end_encryption_are_w002(powens):
+    assert ids(**{**VALID, **powens}) == ["powens_django.W002"]
+
+
+@pytest.mark.parametrize(
+    "powens",
+    [
+        {"E2E_ENCRYPTION": False, "LINK_MODE": "webview"},
+        {"E2E_ENCRYPTION": False, "LINK_MODE": {"credentials": "webview"}},
+    ],
+)
+def test_credentials_linked_in_the_webview_need_no_encryption_here(powens):
+    assert ids(**{**VALID, **powens}) == []
 
 
 def test_an_unknown_key_is_a_warning_naming_it():

@@ -20,8 +20,8 @@ The contract:
   which connectors to offer and how the Powens user is made.
 
 Modules: :mod:`.users`, :mod:`.catalogue`, :mod:`.connections`, :mod:`.webauth`,
-:mod:`.credentials`, :mod:`.reconcile`, :mod:`.batch`, :mod:`.webhooks`, :mod:`.outcomes`,
-:mod:`.errors`.
+:mod:`.webview`, :mod:`.credentials`, :mod:`.reconcile`, :mod:`.batch`, :mod:`.webhooks`,
+:mod:`.outcomes`, :mod:`.errors`.
 """
 
 from ..states import Action, OutcomeKind
@@ -137,6 +137,13 @@ from .webhooks import (
     prune_webhook_events,
     reprocess_webhook_events,
 )
+from .webview import (
+    link_mode,
+    start_webview,
+    uses_powens_picker,
+    webview_domain,
+    webview_language,
+)
 
 __all__ = [
     "ACTION_NEEDED",
@@ -206,6 +213,7 @@ __all__ = [
     "get_or_create_powens_user",
     "get_redirect_uri",
     "get_user_connection",
+    "link_mode",
     "linked_powens_user",
     "outcome_for",
     "parse_country_codes",
@@ -229,10 +237,14 @@ __all__ = [
     "set_connection_active",
     "set_source_enabled",
     "start_webauth",
+    "start_webview",
     "submit_additional_information",
     "submit_connection_fields",
     "sync_connection",
     "sync_connections",
     "sync_now",
     "user_connections",
+    "uses_powens_picker",
+    "webview_domain",
+    "webview_language",
 ]
