@@ -151,6 +151,16 @@ POWENS = {
     "E2E_ENCRYPTION": env.bool("POWENS_E2E_ENCRYPTION", default=False),
     # The callback URL registered at Powens; None builds it from the request.
     "REDIRECT_URI": env.str("POWENS_REDIRECT_URI", default="") or None,
+    # "custom" (this site's forms) or "webview" (Powens' hosted Webview; docs/webview.md).
+    # With the sandbox, its own Webview stands in for Powens'.
+    "LINK_MODE": env.str("POWENS_LINK_MODE", default="custom"),
+    "WEBVIEW_URL": env.str(
+        "POWENS_WEBVIEW_URL",
+        default=f"http://127.0.0.1:{PORT}/sandbox/webview"
+        if SANDBOX
+        else "https://webview.powens.com",
+    ),
+    "WEBVIEW_PICKER": env.str("POWENS_WEBVIEW_PICKER", default="site"),
 }
 
 if _MISSING:

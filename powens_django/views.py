@@ -203,7 +203,10 @@ def connect(request: HttpRequest, uuid: str) -> HttpResponse:
         connector, source=request.POST.get("source") or request.GET.get("source") or None
     )
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
-    if services.link_mode(connector=connector, request=request) == "webview":
+    mode = services.link_mode(
+        connector=connector, auth_mechanism=options.mechanism, request=request
+    )
+    if mode == "webview":
         if request.method == "POST":
             return _start_webview(request, "connect", connector=connector, next_url=next_url)
         return _webview_page(

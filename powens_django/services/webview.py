@@ -37,16 +37,18 @@ def link_mode(
     *,
     connector: Connector | None = None,
     connection: Connection | None = None,
+    auth_mechanism: str | None = None,
     request: HttpRequest | None = None,
 ) -> str:
     """``"webview"`` or ``"custom"`` for linking ``connector`` (or repairing
     ``connection``; neither: the site's default), as the host's adapter decides
-    (``POWENS["LINK_MODE"]`` by default)."""
+    (``POWENS["LINK_MODE"]`` by default). ``auth_mechanism`` names the login method
+    when it is not the connector's own (a source chosen with another one)."""
     from ..adapter import get_adapter
 
     if connector is None and connection is not None:
         connector = connection.connector_or_none
-    mechanism = connector.auth_mechanism if connector is not None else None
+    mechanism = auth_mechanism or (connector.auth_mechanism if connector is not None else None)
     mode = get_adapter(request).get_link_mode(mechanism or None)
     return "webview" if mode == "webview" else "custom"
 
