@@ -22,7 +22,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .fields import EncryptedTextField
-from .states import Action, StateInfo, actions_for, describe_auth_mechanism, describe_state
+from .states import (
+    Action,
+    StateInfo,
+    actions_for,
+    describe_auth_mechanism,
+    describe_source,
+    describe_state,
+)
 
 
 class MirroredModel(models.Model):
@@ -119,6 +126,11 @@ class ConnectorSource(MirroredModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> Any:
+        """The source in the person's words ("With your login details")."""
+        return describe_source(self.name, self.auth_mechanism)
 
 
 class PowensUser(models.Model):
@@ -299,6 +311,11 @@ class ConnectionSource(MirroredModel):
     @property
     def state_info(self) -> StateInfo:
         return describe_state(self.state)
+
+    @property
+    def label(self) -> Any:
+        """The source in the person's words ("On your bank's website")."""
+        return describe_source(self.name)
 
     @property
     def enabled(self) -> bool:

@@ -601,9 +601,9 @@ def source_toggle(request: HttpRequest, powens_id: int, source_id: int) -> HttpR
     except services.ServiceError as error:
         return _back(request, error, "powens:connection", powens_id)
     if enable:
-        messages.success(request, _("The source %(name)s is enabled.") % {"name": source.name})
+        messages.success(request, _("“%(name)s” is turned on.") % {"name": source.label})
     else:
-        messages.success(request, _("The source %(name)s is disabled.") % {"name": source.name})
+        messages.success(request, _("“%(name)s” is turned off.") % {"name": source.label})
     return redirect("powens:connection", powens_id=powens_id)
 
 
