@@ -62,9 +62,10 @@ INSTALLED_APPS = [
     "rest_framework",
     # The tasks backport, on Django 5.2 only: Django 6 ships django.tasks.
     *(["django_tasks"] if django.VERSION < (6, 0) else []),
+    # Before powens_django: its templates/powens_django/base.html frames the app's pages.
+    "example_project.demo",
     "powens_django",
     *(["powens_django.sandbox"] if SANDBOX else []),
-    "example_project.demo",
 ]
 
 MIDDLEWARE = [
