@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+import django
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.urls import NoReverseMatch, reverse
@@ -49,6 +51,7 @@ def check_powens_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     messages += _check_webhook_secrets(user)
     messages += _check_webhooks(user)
     messages += _check_link_mode(user)
+    messages += _check_tasks_backport()
     messages += _check_time_budget(user)
     messages += _check_adapter(user)
     for key in sorted(set(user) - set(DEFAULTS)):
@@ -274,6 +277,17 @@ def _check_link_mode(user: dict[str, Any]) -> Iterable[CheckMessage]:
             '= True. Without PSD2 agent status, use POWENS["LINK_MODE"] = "webview" '
             "instead (docs/webview.md).",
             id="powens_django.W002",
+        )
+
+
+def _check_tasks_backport() -> Iterable[CheckMessage]:
+    if django.VERSION < (6, 0) and not apps.is_installed("django_tasks"):
+        yield Warning(
+            "On Django 5.2, powens-django's background tasks are defined with the "
+            "django-tasks backport, which is not in INSTALLED_APPS.",
+            hint='Add "django_tasks" to INSTALLED_APPS (its backends, checks and '
+            "migrations need it); Django 6 ships django.tasks and needs nothing.",
+            id="powens_django.W003",
         )
 
 

@@ -1,5 +1,6 @@
 """System checks: each misconfiguration has a stable id and says what to set."""
 
+import django
 import pytest
 from django.conf import settings
 from django.core import checks
@@ -355,3 +356,10 @@ def test_the_deploy_check_does_not_break_when_the_database_is_unreachable(monkey
     monkeypatch.setattr("powens_django.fields.check_stored_values", unreachable)
 
     assert deploy_check() == []
+
+
+@pytest.mark.skipif(django.VERSION >= (6, 0), reason="Django 6 ships django.tasks")
+def test_the_tasks_backport_left_out_on_django_5_2_is_w003(settings):
+    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != "django_tasks"]
+
+    assert ids(**VALID) == ["powens_django.W003"]
