@@ -6,6 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: demo test test-fast nox lint messages messages-update wheel clean help
 
@@ -21,13 +22,19 @@ help:
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall when the project metadata changes.
+# Reinstall when the project metadata changes. The demo needs only the app, the REST
+# API and the example site's settings library; the tests need the whole toolchain.
+$(DEMO_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[drf,demo]'
+	touch $(DEMO_STAMP)
+
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,drf]'
-	touch $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,drf,demo]'
+	touch $(STAMP) $(DEMO_STAMP)
 
-messages: $(STAMP)
+messages: $(DEMO_STAMP)
 	@$(PY) hatch_build.py
 
 # Add new messages of the code to the catalogues (needs GNU gettext), then translate
@@ -38,7 +45,7 @@ messages-update: $(STAMP)
 
 # The sandbox is served by the demo server itself, so the app's catalogue is mirrored
 # (over HTTP) by a helper started beside it, once the server answers.
-demo: $(STAMP) messages
+demo: $(DEMO_STAMP) messages
 	PORT=$(PORT) $(PY) manage.py demo_setup
 	PORT=$(PORT) $(PY) manage.py demo_mirror_catalogue & \
 	PORT=$(PORT) exec $(PY) manage.py runserver 127.0.0.1:$(PORT)

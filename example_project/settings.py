@@ -63,9 +63,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # The tasks backport, on Django 5.2 only: Django 6 ships django.tasks.
     *(["django_tasks"] if django.VERSION < (6, 0) else []),
+    # Before powens_django: its templates/powens_django/base.html frames the app's pages.
+    "example_project.demo",
     "powens_django",
     *(["powens_django.sandbox"] if SANDBOX else []),
-    "example_project.demo",
 ]
 
 MIDDLEWARE = [
@@ -152,6 +153,16 @@ POWENS = {
     "E2E_ENCRYPTION": env.bool("POWENS_E2E_ENCRYPTION", default=False),
     # The callback URL registered at Powens; None builds it from the request.
     "REDIRECT_URI": env.str("POWENS_REDIRECT_URI", default="") or None,
+    # "custom" (this site's forms) or "webview" (Powens' hosted Webview; docs/webview.md).
+    # With the sandbox, its own Webview stands in for Powens'.
+    "LINK_MODE": env.str("POWENS_LINK_MODE", default="custom"),
+    "WEBVIEW_URL": env.str(
+        "POWENS_WEBVIEW_URL",
+        default=f"http://127.0.0.1:{PORT}/sandbox/webview"
+        if SANDBOX
+        else "https://webview.powens.com",
+    ),
+    "WEBVIEW_PICKER": env.str("POWENS_WEBVIEW_PICKER", default="site"),
 }
 
 if _MISSING:
@@ -224,8 +235,12 @@ if SANDBOX:
         "CLIENTS": {POWENS["CLIENT_ID"]: POWENS["CLIENT_SECRET"]},
         "CONFIG_TOKENS": [POWENS["CONFIG_TOKEN"]] if POWENS["CONFIG_TOKEN"] else [],
         "WEBHOOK_SECRET": POWENS["WEBHOOK_SECRETS"][0] if POWENS["WEBHOOK_SECRETS"] else None,
-        # Webhooks go to the example site's receiver, one URL per event type.
-        "WEBHOOK_URLS": {},
+        # Webhooks go to the example site's receiver (urls.py), one URL per event type,
+        # signed with the secret above: a sync finished at the sandbox updates My banks.
+        "WEBHOOK_URLS": {
+            event: f"http://127.0.0.1:{PORT}/powens/webhooks/{event.lower().replace('_', '-')}/"
+            for event in ("CONNECTION_SYNCED", "CONNECTION_DELETED", "USER_DELETED")
+        },
         "REDIRECT_URIS": env.list("POWENS_SANDBOX_REDIRECT_URIS", default=_callbacks),
         "FAULTS": env.str("POWENS_SANDBOX_FAULTS", default=""),
     }

@@ -12,6 +12,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("banks/", include("powens_django.urls")),
+    # Powens calls one URL per event type: /powens/webhooks/connection-synced/ ...
+    path("powens/webhooks/", include("powens_django.webhooks.urls")),
 ]
 
 # The sandbox only where settings install it: in development (DEBUG on), or a staging

@@ -76,6 +76,20 @@ class DefaultPowensAdapter:
             )
         return self.request.build_absolute_uri(reverse("powens:callback"))
 
+    def get_link_mode(self, auth_mechanism: str | None = None) -> str:
+        """How a bank is linked: ``"custom"`` (this site's forms and ``/webauth-url``)
+        or ``"webview"`` (Powens' hosted Webview). ``auth_mechanism`` is the connector's
+        (``"credentials"``, ``"webauth"``), or None when no bank is chosen yet.
+
+        By default ``POWENS["LINK_MODE"]``: a mode, or a dict of modes per mechanism
+        with an optional ``"default"`` (docs/webview.md). Override it to choose per
+        request (a pilot group of users, a country...)."""
+        configured = powens_settings.LINK_MODE
+        if isinstance(configured, dict):
+            mode = configured.get(auth_mechanism or "default", configured.get("default"))
+            return str(mode or "custom")
+        return str(configured or "custom")
+
     def get_success_url(self, outcome: Outcome) -> str:
         """Where a person lands once a bank is linked (``outcome.ok``). Default:
         ``POWENS["SUCCESS_URL"]`` (a URL or URL name), else the connection's page. A

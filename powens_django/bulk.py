@@ -15,6 +15,7 @@ of 5,000 connectors would take over a hundred statements. Here:
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -50,6 +51,8 @@ def _to_json(field: models.Field, value: Any) -> Any:
         return _plain(value)  # a jsonb member is read as jsonb
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # exact: numeric reads it back from its text
     return value
 
 

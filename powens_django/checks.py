@@ -12,8 +12,11 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+import django
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.urls import NoReverseMatch, reverse
 
 from .conf import DEFAULTS, SETTING_NAME
 
@@ -46,6 +49,9 @@ def check_powens_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     messages += _check_encryption_keys(user)
     messages += _check_transport(user)
     messages += _check_webhook_secrets(user)
+    messages += _check_webhooks(user)
+    messages += _check_link_mode(user)
+    messages += _check_tasks_backport()
     messages += _check_time_budget(user)
     messages += _check_adapter(user)
     for key in sorted(set(user) - set(DEFAULTS)):
@@ -187,6 +193,110 @@ def _check_webhook_secrets(user: dict[str, Any]) -> Iterable[CheckMessage]:
             'POWENS["WEBHOOK_SECRETS"] holds an empty or non-string entry.',
             "Each entry is the secret shown once when the webhook provider was created.",
         )
+
+
+def _check_webhooks(user: dict[str, Any]) -> Iterable[CheckMessage]:
+    value = user.get("WEBHOOK_AUTH", DEFAULTS["WEBHOOK_AUTH"])
+    methods = [value] if isinstance(value, str) else value
+    if not isinstance(methods, list | tuple) or not all(m in ("hmac", "bearer") for m in methods):
+        yield _error(
+            14,
+            'POWENS["WEBHOOK_AUTH"] must be a list of "hmac" and/or "bearer".',
+            'For example ["hmac"] with WEBHOOK_SECRETS set (docs/webhooks.md).',
+        )
+        return
+    processing = user.get("WEBHOOK_PROCESSING", DEFAULTS["WEBHOOK_PROCESSING"])
+    if processing not in ("request", "task"):
+        yield _error(
+            14,
+            'POWENS["WEBHOOK_PROCESSING"] must be "request" or "task".',
+            '"task" needs a TASKS backend with workers (docs/tasks.md).',
+        )
+    size = user.get("WEBHOOK_MAX_BODY_SIZE", DEFAULTS["WEBHOOK_MAX_BODY_SIZE"])
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        yield _error(
+            14,
+            'POWENS["WEBHOOK_MAX_BODY_SIZE"] must be a number of bytes > 0.',
+            "The default, 50 MB, fits a CONNECTION_SYNCED with thousands of transactions.",
+        )
+    days = user.get("WEBHOOK_RETENTION_DAYS", DEFAULTS["WEBHOOK_RETENTION_DAYS"])
+    if days is not None and (
+        isinstance(days, bool) or not isinstance(days, int | float) or days <= 0
+    ):
+        yield _error(
+            14,
+            'POWENS["WEBHOOK_RETENTION_DAYS"] must be a number of days > 0, or None.',
+            "None keeps webhook events for ever.",
+        )
+    secrets = user.get("WEBHOOK_SECRETS") or []
+    usable = "bearer" in methods or ("hmac" in methods and bool(secrets))
+    if not usable and not settings.DEBUG and _webhooks_mounted():
+        yield _error(
+            15,
+            "The webhook receiver is mounted but no webhook can authenticate: every "
+            "delivery would be refused.",
+            'Set POWENS["WEBHOOK_SECRETS"] to the secret of your Powens webhook '
+            'authentication provider (with "hmac" in WEBHOOK_AUTH), or add "bearer".',
+        )
+
+
+def _check_link_mode(user: dict[str, Any]) -> Iterable[CheckMessage]:
+    mode = user.get("LINK_MODE", DEFAULTS["LINK_MODE"])
+    modes = list(mode.values()) if isinstance(mode, dict) else [mode]
+    if not modes or not all(m in ("custom", "webview") for m in modes):
+        yield _error(
+            16,
+            'POWENS["LINK_MODE"] must be "custom", "webview", or a dict of those per auth '
+            "mechanism.",
+            'For example "webview", or {"credentials": "webview", "webauth": "custom"} '
+            "(docs/webview.md).",
+        )
+        return
+    url = user.get("WEBVIEW_URL", DEFAULTS["WEBVIEW_URL"])
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        yield _error(
+            16,
+            'POWENS["WEBVIEW_URL"] must be an absolute http(s) URL.',
+            'Leave the default, "https://webview.powens.com", outside development.',
+        )
+    if user.get("WEBVIEW_PICKER", DEFAULTS["WEBVIEW_PICKER"]) not in ("site", "powens"):
+        yield _error(
+            16,
+            'POWENS["WEBVIEW_PICKER"] must be "site" or "powens".',
+            '"site" shows this site\'s bank picker first; "powens" the Webview\'s own.',
+        )
+    credentials = (
+        mode.get("credentials", mode.get("default", "custom")) if isinstance(mode, dict) else mode
+    )
+    if credentials == "custom" and not user.get("E2E_ENCRYPTION") and not settings.DEBUG:
+        yield Warning(
+            "Credentials connectors are linked with this site's own forms, without "
+            "end-to-end encryption of the values.",
+            hint='Powens requires JWE-encrypted credential fields: set POWENS["E2E_ENCRYPTION"] '
+            '= True. Without PSD2 agent status, use POWENS["LINK_MODE"] = "webview" '
+            "instead (docs/webview.md).",
+            id="powens_django.W002",
+        )
+
+
+def _check_tasks_backport() -> Iterable[CheckMessage]:
+    if django.VERSION < (6, 0) and not apps.is_installed("django_tasks"):
+        yield Warning(
+            "On Django 5.2, powens-django's background tasks are defined with the "
+            "django-tasks backport, which is not in INSTALLED_APPS.",
+            hint='Add "django_tasks" to INSTALLED_APPS (its backends, checks and '
+            "migrations need it); Django 6 ships django.tasks and needs nothing.",
+            id="powens_django.W003",
+        )
+
+
+def _webhooks_mounted() -> bool:
+    try:
+        reverse("powens_webhooks:receive", args=["connection-synced"])
+    except NoReverseMatch:
+        return False
+    return True
 
 
 def _check_adapter(user: dict[str, Any]) -> Iterable[CheckMessage]:

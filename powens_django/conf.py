@@ -46,6 +46,21 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_SECRETS": [],
     # Largest accepted age of a webhook's BI-Signature-Date, in seconds (replays).
     "WEBHOOK_TOLERANCE": 300,
+    # How webhooks authenticate: "hmac" (BI-Signature with WEBHOOK_SECRETS) and/or
+    # "bearer" (the user's own token); with both, either is accepted.
+    "WEBHOOK_AUTH": ["hmac"],
+    # The path Powens signs, when a proxy serves the receiver under another path than
+    # the one Django sees: the mount's public prefix ("/api/powens/webhooks/").
+    "WEBHOOK_PATH_PREFIX": None,
+    # Largest webhook body accepted, in bytes, before and after gzip (a CONNECTION_SYNCED
+    # with thousands of transactions is a few megabytes).
+    "WEBHOOK_MAX_BODY_SIZE": 50 * 1024 * 1024,
+    # "request": process a delivery before answering it; "task": record it, answer 202
+    # and process it in a task (powens_django.tasks.process_webhook_event).
+    "WEBHOOK_PROCESSING": "request",
+    # Days processed and refused webhook events are kept (powens_prune_webhooks);
+    # None keeps them for ever. Events never processed are kept until they are.
+    "WEBHOOK_RETENTION_DAYS": 90,
     # (connect, read) seconds. Reads are long: creating or syncing a connection talks
     # to the bank synchronously and can take minutes.
     "TIMEOUT": (10.0, 300.0),
@@ -72,6 +87,16 @@ DEFAULTS: dict[str, Any] = {
     # Where a person lands after linking a bank: a URL or URL name. None: the
     # connection's page. A safe `next` given when the flow started wins.
     "SUCCESS_URL": None,
+    # How banks are linked: "custom" (this site's forms and /webauth-url: needs PSD2
+    # agent status), "webview" (Powens' hosted Webview: what every other customer must
+    # use), or a dict per auth mechanism, e.g. {"credentials": "webview",
+    # "webauth": "custom", "default": "webview"}. The adapter may decide per request.
+    "LINK_MODE": "custom",
+    # Powens' hosted Webview (the sandbox serves one at /sandbox/webview).
+    "WEBVIEW_URL": "https://webview.powens.com",
+    # In webview mode, who shows the list of banks: "site" (this site's picker, then the
+    # Webview opens on the chosen bank) or "powens" (the Webview's own picker).
+    "WEBVIEW_PICKER": "site",
     # Banks per page in the picker.
     "PICKER_PAGE_SIZE": 24,
     # The host's adapter: a dotted path to a subclass of

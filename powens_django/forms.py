@@ -92,10 +92,19 @@ class PowensRegexValidator:
     and none runs once it is spent.
     """
 
-    def __init__(self, pattern: str, field_name: str, budget: RegexBudget | None = None) -> None:
+    def __init__(
+        self,
+        pattern: str,
+        field_name: str,
+        budget: RegexBudget | None = None,
+        *,
+        description: str = "",
+    ) -> None:
         self.pattern = pattern
         self.field_name = field_name
         self.budget = budget
+        #: The connector's words for what the field holds, said when a value fails.
+        self.description = description
         self.compiled: Any = None
         if len(pattern) > REGEX_MAX_LENGTH:
             logger.warning(
@@ -136,6 +145,12 @@ class PowensRegexValidator:
             if budget is not None:
                 budget.spent += max(0.0, budget.clock() - started)
         if matched is None:
+            if self.description:
+                raise ValidationError(
+                    _("Enter a value in the format your bank expects: %(expected)s"),
+                    code="regex",
+                    params={"expected": self.description},
+                )
             raise ValidationError(_("Enter a value in the format your bank expects."), code="regex")
 
 
@@ -157,7 +172,16 @@ def build_field(definition: Mapping[str, Any], *, budget: RegexBudget | None = N
     kind = cleaned.get("type") or "text"
     label = cleaned.get("label") or name
     required = bool(cleaned.get("required"))
+    description = cleaned.get("description")
+    help_text = printable(description, limit=300) if isinstance(description, str) else ""
+    pattern = cleaned.get("regex")
     attrs: dict[str, Any] = {"autocomplete": "off", "spellcheck": "false"}
+    if kind in ("text", "number") and _is_one_time_code(name, label):
+        attrs["autocomplete"] = "one-time-code"
+    if kind == "number" or (isinstance(pattern, str) and _DIGITS_ONLY.fullmatch(pattern)):
+        attrs["inputmode"] = "numeric"
+    if help_text:
+        attrs["aria-describedby"] = f"id_{name}_help"
     choices = list(
         {
             str(v["value"]): str(v.get("label") or v["value"])
@@ -186,23 +210,47 @@ def build_field(definition: Mapping[str, Any], *, budget: RegexBudget | None = N
             input_formats=["%Y-%m-%d", "%d/%m/%Y"],
         )
     elif kind == "list":
+        prompt: list[tuple[str, Any]] = (
+            [("", _("Choose…"))] if not required or len(choices) != 1 else []
+        )
         field = forms.ChoiceField(
             label=label,
             required=required,
-            choices=([("", "---------")] if not required or len(choices) != 1 else []) + choices,
+            choices=prompt + choices,
+            widget=forms.Select(attrs={k: v for k, v in attrs.items() if k == "aria-describedby"}),
         )
     elif kind == "number":
-        attrs["inputmode"] = "numeric"
         field = forms.CharField(label=label, required=required, widget=forms.TextInput(attrs=attrs))
         field.validators.append(_number_validator)
     else:
         # text, and any type this version does not know (Powens asks for a text field).
         field = forms.CharField(label=label, required=required, widget=forms.TextInput(attrs=attrs))
-    pattern = cleaned.get("regex")
     if pattern and kind not in ("list", "date"):
-        field.validators.append(PowensRegexValidator(pattern, name, budget))
+        field.validators.append(PowensRegexValidator(pattern, name, budget, description=help_text))
+    if len(field.validators) > 1:
+        # One problem, one error: the format check waits until the value is a number.
+        field.validators = [_first_failure(list(field.validators))]
+    field.help_text = help_text
     field.powens_type = kind  # type: ignore[union-attr]
     return field
+
+
+#: Patterns that accept digits only (``\d{6}``, ``^[0-9]{4,8}$``): a numeric keyboard.
+_DIGITS_ONLY = regex.compile(r"\^?(?:\\d|\[0-9\])(?:\{\d+(?:,\d*)?\}|[+*])?\$?")
+_CODE_WORDS = ("otp", "code", "sms", "token", "pin")
+
+
+def _is_one_time_code(name: str, label: str) -> bool:
+    text = f"{name} {label}".lower()
+    return any(word in text for word in _CODE_WORDS)
+
+
+def _first_failure(validators: list[Callable[[Any], None]]) -> Callable[[Any], None]:
+    def validate(value: Any) -> None:
+        for validator in validators:
+            validator(value)  # the first failure stops the others
+
+    return validate
 
 
 def _number_validator(value: str) -> None:

@@ -12,6 +12,9 @@ Conventions (see docs/models.md):
 
 from __future__ import annotations
 
+import zlib
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +22,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .fields import EncryptedTextField
-from .states import Action, StateInfo, actions_for, describe_auth_mechanism, describe_state
+from .states import (
+    Action,
+    StateInfo,
+    actions_for,
+    describe_auth_mechanism,
+    describe_source,
+    describe_state,
+)
 
 
 class MirroredModel(models.Model):
@@ -117,6 +127,11 @@ class ConnectorSource(MirroredModel):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def label(self) -> Any:
+        """The source in the person's words ("With your login details")."""
+        return describe_source(self.name, self.auth_mechanism)
+
 
 class PowensUser(models.Model):
     """A Django user's identity at Powens and their permanent token (encrypted)."""
@@ -151,6 +166,16 @@ class PowensUser(models.Model):
     def is_linked(self) -> bool:
         # Without decrypting the token: pages ask this of rows whose token they never use.
         return bool(self.powens_id) and _token_field().has_value(self)
+
+
+@dataclass
+class AccountTotal:
+    """The sum of a connection's balances in one currency."""
+
+    currency: str
+    amount: Decimal
+    accounts: int
+    precision: int | None = None
 
 
 def _token_field() -> EncryptedTextField:
@@ -235,6 +260,22 @@ class Connection(MirroredModel):
         return describe_state(self.state)
 
     @property
+    def account_totals(self) -> list[AccountTotal]:
+        """The balance of this connection's enabled accounts, one total per currency
+        (sorted by currency). Uses prefetched ``accounts`` when there are."""
+        totals: dict[str, AccountTotal] = {}
+        for account in self.accounts.all():
+            if not account.enabled or account.balance is None:
+                continue
+            total = totals.setdefault(
+                account.currency,
+                AccountTotal(account.currency, Decimal(0), 0, account.currency_precision),
+            )
+            total.amount += account.balance
+            total.accounts += 1
+        return [totals[code] for code in sorted(totals)]
+
+    @property
     def actions(self) -> list[Action]:
         """What the person can do about this connection now (the state table's
         actions, kept to those its connector's login method allows)."""
@@ -270,6 +311,11 @@ class ConnectionSource(MirroredModel):
     @property
     def state_info(self) -> StateInfo:
         return describe_state(self.state)
+
+    @property
+    def label(self) -> Any:
+        """The source in the person's words ("On your bank's website")."""
+        return describe_source(self.name)
 
     @property
     def enabled(self) -> bool:
@@ -423,7 +469,10 @@ class WebhookEvent(models.Model):
     last_received = models.DateTimeField(_("last delivery"), null=True, blank=True)
     deliveries = models.PositiveIntegerField(_("deliveries"), default=1)
     headers = models.JSONField(_("headers"), default=dict, blank=True)
-    body = models.TextField(_("body"), blank=True, default="")
+    #: The body as received (un-gzipped), stored zlib-compressed (``body_text`` reads
+    #: it): a CONNECTION_SYNCED with thousands of transactions is megabytes of JSON.
+    body = models.BinaryField(_("body (compressed)"), default=b"", editable=False)
+    body_size = models.PositiveIntegerField(_("body size"), default=0)
     remote_addr = models.GenericIPAddressField(_("sender address"), null=True, blank=True)
     valid = models.BooleanField(_("valid"), default=False)
     #: Why an invalid delivery was refused: a machine code (``bad_signature``...).
@@ -460,3 +509,18 @@ class WebhookEvent(models.Model):
     @property
     def failed(self) -> bool:
         return self.valid and self.processed is None and bool(self.error)
+
+    @property
+    def body_bytes(self) -> bytes:
+        """The body as it was received (after gzip, if any)."""
+        return zlib.decompress(bytes(self.body)) if self.body else b""
+
+    @property
+    def body_text(self) -> str:
+        """The body as text (undecodable bytes replaced)."""
+        return self.body_bytes.decode("utf-8", errors="replace")
+
+    @staticmethod
+    def pack(body: bytes) -> bytes:
+        """``body`` as stored in :attr:`body` (zlib, fast level: 1.7 MB -> 0.1 MB)."""
+        return zlib.compress(body, 1)

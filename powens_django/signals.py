@@ -35,6 +35,15 @@ Catalogue (sender: :class:`~powens_django.models.Connector`):
 - ``catalogue_refreshed(result, country_codes)``: the connector catalogue was mirrored;
   ``result`` is a :class:`~powens_django.sync.SyncResult` (counts and the uuids
   written), ``country_codes`` the countries asked for (empty: all, pruned).
+Webhooks (sender: :class:`~powens_django.models.WebhookEvent`):
+
+- ``webhook_received(event, event_type, payload, connection)``: a valid webhook is being
+  processed, after the mirror was updated from it. ``payload`` is the whole body (a
+  ``CONNECTION_SYNCED`` carries each account's new ``transactions``, which the package
+  does not store); ``connection`` is the mirrored row it concerns, if any. Unlike the
+  others, it is sent *inside* the processing transaction: an exception in a receiver
+  rolls the event back, the receiver answers 500 and Powens delivers it again, so a
+  receiver must be idempotent (docs/webhooks.md).
 """
 
 from django.dispatch import Signal
@@ -51,3 +60,5 @@ link_cancelled = Signal()
 link_failed = Signal()
 
 catalogue_refreshed = Signal()
+
+webhook_received = Signal()

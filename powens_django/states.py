@@ -320,3 +320,24 @@ def describe_auth_mechanism(mechanism: str | None) -> str | Promise:
     if mechanism in AUTH_MECHANISMS:
         return AUTH_MECHANISMS[mechanism]
     return _("Other method")
+
+
+#: The way a person reaches their bank through each known source, in their words (the
+#: technical source name is for the admin only).
+SOURCE_LABELS: dict[str, str | Promise] = {
+    "openapi": _("On your bank's website"),
+    "directaccess": _("With your login details"),
+}
+
+
+def describe_source(name: str | None, auth_mechanism: str | None = None) -> str | Promise:
+    """A person's words for a source: ``"openapi"`` is "On your bank's website",
+    ``"directaccess"`` "With your login details"; another source by its login method
+    when known, else "Another way (name)"."""
+    if name in SOURCE_LABELS:
+        return SOURCE_LABELS[name or ""]
+    if auth_mechanism == "webauth":
+        return SOURCE_LABELS["openapi"]
+    if auth_mechanism == "credentials":
+        return SOURCE_LABELS["directaccess"]
+    return _("Another way (%(name)s)") % {"name": name or "?"}

@@ -10,10 +10,12 @@ that cannot be identified is skipped and counted rather than failing the whole b
 
 from __future__ import annotations
 
+import decimal
 import functools
 import hashlib
 import json
 import logging
+import math
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from . import bulk, signals
 from .client.api import RESERVED_CONNECTION_KEYS
 from .client.dates import parse_datetime
 from .models import (
+    BankAccount,
     Connection,
     ConnectionSource,
     Connector,
@@ -47,6 +50,8 @@ class SyncResult:
     unchanged: int = 0
     removed: int = 0
     skipped: int = 0
+    #: Bank accounts written (created or changed).
+    accounts: int = 0
     #: Powens ids (connections) or uuids (connectors) written by this sync.
     written: list[Any] = field(default_factory=list)
 
@@ -61,9 +66,29 @@ class SyncResult:
 
 
 def encode_payload(payload: Any) -> tuple[bulk.EncodedJSON, str]:
-    """The payload encoded once (keys sorted) for storage, and its stable hash."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    """The payload encoded once (keys sorted) for storage, and its stable hash.
+
+    ``NaN`` and infinities (which Python's JSON parser accepts, but JSON columns do
+    not) are stored as null.
+    """
+    try:
+        text = json.dumps(
+            payload, sort_keys=True, separators=(",", ":"), default=str, allow_nan=False
+        )
+    except ValueError:
+        payload = _finite(payload)
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return bulk.EncodedJSON(payload, text), hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _raw(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,6 +149,25 @@ def _list(value: Any) -> list[Any]:
 
 def _dict_or_none(value: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
+
+
+#: Money columns: 28 digits, 8 after the point (the finest currency precision Powens uses).
+_MONEY_PLACES = decimal.Decimal("1e-8")
+_MONEY_LIMIT = decimal.Decimal("1e20")
+
+
+def _money(value: Any) -> decimal.Decimal | None:
+    """A monetary amount as an exact Decimal (floats through their shortest repr:
+    ``0.1`` is ``Decimal("0.1")``); None when it is not a finite number in range."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        amount = decimal.Decimal(str(value) if isinstance(value, float) else value)
+    except (decimal.InvalidOperation, TypeError, ValueError):
+        return None
+    if not amount.is_finite() or abs(amount) >= _MONEY_LIMIT:
+        return None
+    return amount.quantize(_MONEY_PLACES, rounding=decimal.ROUND_HALF_EVEN)
 
 
 # -- connector fields -----------------------------------------------------------------
@@ -496,6 +540,125 @@ def _connection_source_row(
     }
 
 
+#: Keys of a Connection payload holding its accounts: ``all_accounts`` lists every one
+#: (disabled included), ``accounts`` only the enabled ones (webhooks, ``expand=accounts``).
+_ACCOUNT_LISTS = ("all_accounts", "accounts")
+#: Heavy children of an account (a webhook carries the sync's new transactions): handed
+#: to the host by the webhook signal, never stored in ``BankAccount.raw``.
+ACCOUNT_CHILDREN = ("transactions", "investments", "market_orders", "pockets")
+
+
+def _split_accounts(
+    payload: Mapping[str, Any],
+) -> tuple[Mapping[str, Any], list[Mapping[str, Any]] | None, bool]:
+    """``(connection payload without its accounts, accounts or None, complete)``."""
+    for key in _ACCOUNT_LISTS:
+        if isinstance(payload.get(key), list):
+            rest = {k: v for k, v in payload.items() if k not in _ACCOUNT_LISTS}
+            accounts = [a for a in payload[key] if isinstance(a, Mapping)]
+            return rest, accounts, key == "all_accounts"
+    if any(key in payload for key in _ACCOUNT_LISTS):
+        return {k: v for k, v in payload.items() if k not in _ACCOUNT_LISTS}, None, False
+    return payload, None, False
+
+
+def _currency(value: Any) -> tuple[str, int | None]:
+    if isinstance(value, Mapping):
+        code, precision = value.get("id"), _int(value.get("precision"), 18)
+    else:
+        code, precision = value, None
+    return _str(BankAccount, "currency", code if isinstance(code, str) else None), precision
+
+
+def _account_row(connection_pk: int, payload: Mapping[str, Any], now: Any) -> dict[str, Any]:
+    a = BankAccount
+    stored = {k: v for k, v in payload.items() if k not in ACCOUNT_CHILDREN}
+    currency, precision = _currency(payload.get("currency"))
+    return {
+        "powens_id": _int(payload["id"]),
+        "connection_id": connection_pk,
+        "powens_source_id": _int(payload.get("id_source")),
+        "name": _str(a, "name", payload.get("name")),
+        "original_name": _str(a, "original_name", payload.get("original_name")),
+        "number": _str(a, "number", payload.get("number")),
+        "iban": _str(a, "iban", payload.get("iban")),
+        "balance": _money(payload.get("balance")),
+        "coming": _money(payload.get("coming")),
+        "currency": currency,
+        "currency_precision": precision,
+        "type": _str(a, "type", payload.get("type")),
+        "usage": _str(a, "usage", payload.get("usage")),
+        "display": _bool(payload.get("display"), default=True),
+        "disabled": parse_datetime(payload.get("disabled")),
+        "deleted": parse_datetime(payload.get("deleted")),
+        "last_update": parse_datetime(payload.get("last_update")),
+        **_raw(stored),
+        "synced_at": now,
+    }
+
+
+def _sync_accounts(
+    powens_user: PowensUser,
+    accounts: dict[int, tuple[list[Mapping[str, Any]], bool]],
+    pks: dict[int, int],
+    now: Any,
+    result: SyncResult,
+) -> None:
+    """Upsert the accounts of the connections in ``accounts`` (powens id -> (account
+    payloads, complete)); with ``complete``, the connection's accounts not listed are
+    removed. Three queries whatever the number of accounts."""
+    listed = {
+        _int(a.get("id")) for items, _ in accounts.values() for a in items if _int(a.get("id"))
+    }
+    existing: dict[int, tuple[int, str]] = {}
+    held: set[int] = set()
+    for held_id, held_parent, owner, digest in BankAccount.objects.filter(
+        models.Q(connection_id__in=[pks[pid] for pid in accounts]) | models.Q(powens_id__in=listed)
+    ).values_list("powens_id", "connection_id", "connection__powens_user_id", "raw_hash"):
+        if owner == powens_user.pk:
+            existing[held_id] = (held_parent, digest)
+        else:
+            held.add(held_id)
+    rows: list[dict[str, Any]] = []
+    keep: list[int] = []
+    complete_parents: list[int] = []
+    for powens_id, (items, complete) in accounts.items():
+        connection_pk = pks[powens_id]
+        if complete:
+            complete_parents.append(connection_pk)
+        for item in items:
+            account_id = _int(item.get("id"))
+            if not account_id:
+                result.skipped += 1
+                continue
+            if account_id in held:
+                # Another local Powens user holds this account id: never move it across.
+                result.skipped += 1
+                logger.warning(
+                    "Account %s is listed on connection %s but belongs locally to another "
+                    "Powens user; left as it is",
+                    account_id,
+                    powens_id,
+                )
+                continue
+            keep.append(account_id)
+            row = _account_row(connection_pk, item, now)
+            if existing.get(account_id) == (connection_pk, row["raw_hash"]):
+                continue
+            rows.append(row)
+    rows = _unique(rows, "powens_id")
+    bulk.upsert(BankAccount, rows, unique_fields="powens_id")
+    result.accounts += len(rows)
+    if complete_parents:
+        bulk.delete_missing(
+            BankAccount,
+            parent_field="connection",
+            parent_ids=complete_parents,
+            keep_field="powens_id",
+            keep_values=keep,
+        )
+
+
 def sync_connections(
     powens_user: PowensUser,
     payloads: Iterable[Mapping[str, Any]],
@@ -509,13 +672,17 @@ def sync_connections(
     missing from it were deleted at Powens and are deleted here too. Sources are
     upserted for payloads that carry them; local sources missing from a payload are
     removed only with ``sources_complete=True`` (the payload listed disabled sources
-    too, which ``expand=sources`` and webhooks leave out). Host-project signals
+    too, which ``expand=sources`` and webhooks leave out). Accounts are upserted for
+    payloads carrying ``all_accounts`` (the connection's complete list: accounts not in
+    it are removed) or ``accounts`` (the enabled ones), even when the connection itself
+    did not change; their transactions are not stored. Host-project signals
     (created, synced, state changed, deleted) are sent after the transaction commits.
     """
     result = SyncResult()
     now = timezone.now()
     pending: list[tuple[str, int, str | None]] = []  # (event, powens_id, old state)
     deleted_ids: list[int] = []
+    accounts: dict[int, tuple[list[Mapping[str, Any]], bool]] = {}
     payloads = list(payloads)
     listed = [_int(p.get("id")) if isinstance(p, Mapping) else None for p in payloads]
     with transaction.atomic():
@@ -539,6 +706,7 @@ def sync_connections(
                 logger.warning("Skipping a connection payload without a usable id")
                 continue
             seen.add(powens_id)
+            payload, account_items, accounts_complete = _split_accounts(payload)
             if powens_id in held:
                 # Powens lists it for this user while another local user holds it: a
                 # mix-up somewhere (a token pasted on the wrong user, a reused id).
@@ -552,6 +720,8 @@ def sync_connections(
                     held[powens_id],
                 )
                 continue
+            if account_items is not None:
+                accounts[powens_id] = (account_items, accounts_complete)
             raw, digest = encode_payload(payload)
             before = existing.get(powens_id)
             if before is not None and before[2] == digest:
@@ -573,10 +743,12 @@ def sync_connections(
         result.written = list(changed)
 
         with_sources = [pid for pid, p in changed.items() if isinstance(p.get("sources"), list)]
-        if with_sources:
+        pks: dict[int, int] = {}
+        if with_sources or accounts:
             pks = dict(
                 Connection.objects.filter(powens_user=powens_user).values_list("powens_id", "pk")
             )
+        if with_sources:
             source_rows = [
                 _connection_source_row(pks[pid], s, now)
                 for pid in with_sources
@@ -595,11 +767,15 @@ def sync_connections(
                     keep_values=[r["powens_id"] for r in source_rows],
                 )
 
+        if accounts:
+            _sync_accounts(powens_user, accounts, pks, now, result)
+
         if complete:
             gone = {pid: v[0] for pid, v in existing.items() if pid not in seen}
             if gone:
                 deleted_ids = list(gone)
                 bulk.delete_in(ConnectionSource, field="connection", values=list(gone.values()))
+                bulk.delete_in(BankAccount, field="connection", values=list(gone.values()))
                 result.removed = bulk.delete_in(Connection, field="pk", values=list(gone.values()))
 
         if pending or deleted_ids:
@@ -618,6 +794,7 @@ def forget_powens_user(powens_user: PowensUser) -> list[int]:
         _lock_powens_user(powens_user)  # first, as sync_connections does: no deadlock
         ids = list(powens_user.connections.values_list("powens_id", flat=True))
         ConnectionSource.objects.filter(connection__powens_user=powens_user).delete()
+        BankAccount.objects.filter(connection__powens_user=powens_user).delete()
         Connection.objects.filter(powens_user=powens_user).delete()
         LinkState.objects.filter(user_id=user_id).delete()
         PowensUser.objects.filter(pk=powens_user.pk).delete()
@@ -637,6 +814,7 @@ def forget_connection(connection: Connection) -> None:
     powens_user, powens_id = connection.powens_user, connection.powens_id
     with transaction.atomic():
         ConnectionSource.objects.filter(connection=connection).delete()
+        BankAccount.objects.filter(connection=connection).delete()
         Connection.objects.filter(pk=connection.pk).delete()
         transaction.on_commit(lambda: send_deleted(powens_user, [powens_id]))
 

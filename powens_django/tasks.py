@@ -92,3 +92,22 @@ def retry_powens_user_deletions() -> dict[str, int]:
         "failed": len(result.failed),
         "failing": user_services.pending_powens_user_deletions(failing=True).count(),
     }
+
+
+@task()
+def process_webhook_event(event_id: int) -> str:
+    """Process a recorded webhook event (``POWENS["WEBHOOK_PROCESSING"] = "task"``).
+    Returns ``"processed"``, ``"already processed"`` or the failure's code (recorded on
+    the event; ``powens_process_webhooks --failed`` tries again)."""
+    events = services.events_to_reprocess(ids=[event_id])
+    result = services.reprocess_webhook_events(events)
+    if not result.items:
+        return "not found"
+    item = result.items[0]
+    return item.error.code if item.error else str(item.result)
+
+
+@task()
+def prune_webhook_events() -> int:
+    """Delete webhook events older than ``POWENS["WEBHOOK_RETENTION_DAYS"]``."""
+    return services.prune_webhook_events()

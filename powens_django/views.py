@@ -128,7 +128,9 @@ def _route(request: HttpRequest, outcome: services.Outcome, *, next_url: str = "
         url = adapter.get_failure_url(outcome)
         if url:
             return HttpResponseRedirect(url)
-        return render(request, T + "link_failed.html", {"next_url": next_url})
+        return render(
+            request, T + "link_failed.html", {"next_url": next_url, "message": outcome.message}
+        )
     if connection is None:
         return redirect("powens:connections")
     if outcome.kind == OutcomeKind.CONNECTED:
@@ -161,6 +163,9 @@ def picker(request: HttpRequest) -> HttpResponse:
     refused = _may_link(request)
     if refused is not None:
         return refused
+    if services.uses_powens_picker(request):
+        # Webview mode with Powens' own picker: the bank is chosen there.
+        return _webview_page(request, "connect", action=reverse("powens:webview_connect"))
     query = request.GET.get("q", "").strip()[:100]
     country = request.GET.get("country", "").strip().upper()[:2]
     connectors = services.search_connectors(query, country=country, request=request).only(
@@ -198,6 +203,15 @@ def connect(request: HttpRequest, uuid: str) -> HttpResponse:
         connector, source=request.POST.get("source") or request.GET.get("source") or None
     )
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    mode = services.link_mode(
+        connector=connector, auth_mechanism=options.mechanism, request=request
+    )
+    if mode == "webview":
+        if request.method == "POST":
+            return _start_webview(request, "connect", connector=connector, next_url=next_url)
+        return _webview_page(
+            request, "connect", action=request.path, connector=connector, next_url=next_url
+        )
     context: dict[str, Any] = {
         "connector": connector,
         "options": options,
@@ -245,6 +259,89 @@ def _start_webauth(
             return _back(request, error, "powens:connection", connection.powens_id)
         return _failure(request, error)
     return HttpResponseRedirect(start.url)
+
+
+def _start_webview(
+    request: HttpRequest,
+    flow: services.webview.Flow,
+    *,
+    connector: Connector | None = None,
+    connection: Connection | None = None,
+    reset_credentials: bool | None = None,
+    next_url: str = "",
+) -> HttpResponse:
+    try:
+        start = services.start_webview(
+            request.user,
+            flow,
+            connector=connector,
+            connection=connection,
+            reset_credentials=reset_credentials,
+            session_key=_session_key(request),
+            next_url=next_url,
+            request=request,
+        )
+    except services.ConnectorUnavailable as error:
+        messages.error(request, get_adapter(request).error_message(error))
+        return redirect("powens:picker")
+    except services.ServiceError as error:
+        if connection is not None and not isinstance(error, services.NotAllowed):
+            return _back(request, error, "powens:connection", connection.powens_id)
+        return _failure(request, error)
+    return HttpResponseRedirect(start.url)
+
+
+def _webview_page(
+    request: HttpRequest,
+    purpose: str,
+    *,
+    action: str,
+    connector: Connector | None = None,
+    connection: Connection | None = None,
+    reset_credentials: bool = False,
+    next_url: str = "",
+) -> HttpResponse:
+    """The page before Powens' Webview: what happens there, and the button to go."""
+    return render(
+        request,
+        T + "webview_continue.html",
+        {
+            "purpose": purpose,
+            "action": action,
+            "connector": connector,
+            "connection": connection,
+            "reset_credentials": reset_credentials,
+            "next_url": next_url,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_within_time_budget
+def webview_connect(request: HttpRequest) -> HttpResponse:
+    """Webview mode: connect a bank chosen in Powens' own picker (several may be
+    linked in one visit)."""
+    refused = _may_link(request)
+    if refused is not None:
+        return refused
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if request.method == "POST":
+        return _start_webview(request, "connect", next_url=next_url)
+    return _webview_page(request, "connect", action=request.path, next_url=next_url)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_within_time_budget
+def webview_manage(request: HttpRequest) -> HttpResponse:
+    """Webview mode: see and manage the linked banks on Powens' Webview."""
+    refused = _may_link(request)
+    if refused is not None:
+        return refused
+    if request.method == "POST":
+        return _start_webview(request, "manage", next_url=reverse("powens:connections"))
+    return _webview_page(request, "manage", action=request.path)
 
 
 @sensitive_variables("form", "values")
@@ -313,7 +410,10 @@ def callback(request: HttpRequest) -> HttpResponse:
 def connection_list(request: HttpRequest) -> HttpResponse:
     """The person's linked banks, their state in plain words and what to do."""
     connections = services.user_connections(request.user).order_by("-created", "-powens_id")
-    return render(request, T + "connection_list.html", {"connections": connections})
+    webview = services.link_mode(request=request) == "webview"
+    return render(
+        request, T + "connection_list.html", {"connections": connections, "webview": webview}
+    )
 
 
 @login_required
@@ -333,10 +433,16 @@ def refresh_all(request: HttpRequest) -> HttpResponse:
 def connection_detail(request: HttpRequest, powens_id: int) -> HttpResponse:
     connection = _user_connection(request, powens_id)
     sources = list(connection.sources.order_by("powens_id"))
+    accounts = list(connection.accounts.order_by("powens_id"))
     return render(
         request,
         T + "connection_detail.html",
-        {"connection": connection, "sources": sources, "info": connection.state_info},
+        {
+            "connection": connection,
+            "sources": sources,
+            "accounts": accounts,
+            "info": connection.state_info,
+        },
     )
 
 
@@ -363,6 +469,12 @@ def connection_sync(request: HttpRequest, powens_id: int) -> HttpResponse:
 def connection_reconnect(request: HttpRequest, powens_id: int) -> HttpResponse:
     """Send the person through the bank's website again (webauth, SCA, consent)."""
     connection = _user_connection(request, powens_id)
+    next_url = _safe_next(request, request.POST.get("next"))
+    if services.link_mode(connection=connection, request=request) == "webview":
+        reset = request.POST.get("reset_credentials") == "1" or None
+        return _start_webview(
+            request, "reconnect", connection=connection, reset_credentials=reset, next_url=next_url
+        )
     wanted = request.POST.get("source") or None
     source = connection.sources.filter(name=wanted).first() if wanted else None
     return _start_webauth(
@@ -379,8 +491,17 @@ def connection_reconnect(request: HttpRequest, powens_id: int) -> HttpResponse:
 @sensitive_variables("form", "values")
 @_within_time_budget
 def connection_fields(request: HttpRequest, powens_id: int) -> HttpResponse:
-    """Ask what the connection needs: an OTP, or the credentials again."""
+    """Ask what the connection needs: an OTP, or the credentials again (in webview
+    mode, on Powens' Webview: this page only leads there)."""
     connection = _user_connection(request, powens_id)
+    if services.link_mode(connection=connection, request=request) == "webview":
+        return _webview_page(
+            request,
+            "reconnect",
+            action=reverse("powens:connection_reconnect", args=[powens_id]),
+            connection=connection,
+            reset_credentials=connection.state in services.webview.CREDENTIAL_STATES,
+        )
     asked = services.fields_request(connection)
     if not asked.fields:
         # The connector is not in the catalogue (or asks nothing here): say so rather
@@ -480,9 +601,9 @@ def source_toggle(request: HttpRequest, powens_id: int, source_id: int) -> HttpR
     except services.ServiceError as error:
         return _back(request, error, "powens:connection", powens_id)
     if enable:
-        messages.success(request, _("The source %(name)s is enabled.") % {"name": source.name})
+        messages.success(request, _("“%(name)s” is turned on.") % {"name": source.label})
     else:
-        messages.success(request, _("The source %(name)s is disabled.") % {"name": source.name})
+        messages.success(request, _("“%(name)s” is turned off.") % {"name": source.label})
     return redirect("powens:connection", powens_id=powens_id)
 
 

@@ -108,3 +108,56 @@ def connection_payload(
     }
     payload.update(extra)
     return payload
+
+
+def account_payload(
+    account_id: int,
+    connection_id: int,
+    *,
+    balance: float | str = 1234.56,
+    currency: str = "EUR",
+    transactions: int = 0,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A BankAccount as Powens sends it (with ``transactions`` like a webhook's)."""
+    payload: dict[str, Any] = {
+        "id": account_id,
+        "id_connection": connection_id,
+        "id_user": 1,
+        "id_source": connection_id * 10,
+        "id_parent": None,
+        "number": f"3002900000{account_id:07d}",
+        "original_name": f"Compte {account_id}",
+        "name": f"Account {account_id}",
+        "balance": balance,
+        "coming": 0.0,
+        "currency": {"id": currency, "name": currency, "symbol": "€", "precision": 2},
+        "display": True,
+        "bookmarked": False,
+        "usage": "PRIV",
+        "type": "checking",
+        "id_type": 1,
+        "iban": f"FR76300040000312345{account_id:08d}",
+        "bic": None,
+        "loan": None,
+        "error": None,
+        "last_update": "2026-11-20 10:00:00",
+        "deleted": None,
+        "disabled": None,
+        "company_name": None,
+    }
+    if transactions:
+        payload["transactions"] = [
+            {
+                "id": account_id * 100_000 + t,
+                "id_account": account_id,
+                "date": "2026-11-19",
+                "value": -12.5,
+                "original_wording": f"CARD PAYMENT {t} SHOP NAME PARIS",
+                "wording": f"Shop {t}",
+                "type": "card",
+            }
+            for t in range(transactions)
+        ]
+    payload.update(extra)
+    return payload

@@ -1,5 +1,6 @@
 """System checks: each misconfiguration has a stable id and says what to set."""
 
+import django
 import pytest
 from django.conf import settings
 from django.core import checks
@@ -13,6 +14,8 @@ VALID = {
     "CLIENT_ID": "42",
     "CLIENT_SECRET": "client-secret-value",
     "TOKEN_ENCRYPTION_KEYS": [KEY],
+    "WEBHOOK_SECRETS": ["whsec"],
+    "E2E_ENCRYPTION": True,
 }
 
 
@@ -108,6 +111,78 @@ def test_webhook_secrets_as_a_string_is_e011():
 
 def test_an_empty_webhook_secret_is_e011():
     assert ids(**{**VALID, "WEBHOOK_SECRETS": ["whsec", ""]}) == ["powens_django.E011"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("WEBHOOK_AUTH", ["hmac", "oauth"]),
+        ("WEBHOOK_AUTH", None),
+        ("WEBHOOK_PROCESSING", "later"),
+        ("WEBHOOK_MAX_BODY_SIZE", 0),
+        ("WEBHOOK_MAX_BODY_SIZE", "50MB"),
+        ("WEBHOOK_RETENTION_DAYS", -1),
+    ],
+)
+def test_a_malformed_webhook_setting_is_e014(key, value):
+    assert ids(**{**VALID, key: value}) == ["powens_django.E014"]
+
+
+@pytest.mark.parametrize(
+    "webhooks",
+    [{"WEBHOOK_AUTH": ["bearer"]}, {"WEBHOOK_AUTH": "hmac"}, {"WEBHOOK_RETENTION_DAYS": None}],
+)
+def test_usable_webhook_settings_pass(webhooks):
+    assert ids(**{**VALID, **webhooks}) == []
+
+
+def test_a_mounted_receiver_that_cannot_authenticate_anything_is_e015():
+    [message] = messages(**{**VALID, "WEBHOOK_SECRETS": []})
+
+    assert message.id == "powens_django.E015" and "WEBHOOK_SECRETS" in message.hint
+
+
+def test_without_secrets_nothing_is_reported_in_debug_or_when_the_receiver_is_not_mounted():
+    with override_settings(DEBUG=True):
+        assert ids(**{**VALID, "WEBHOOK_SECRETS": []}) == []
+    with override_settings(ROOT_URLCONF="tests.urls_without_webhooks"):
+        assert ids(**{**VALID, "WEBHOOK_SECRETS": []}) == []
+
+
+@pytest.mark.parametrize(
+    "powens",
+    [
+        {"LINK_MODE": "hosted"},
+        {"LINK_MODE": {"credentials": "popup"}},
+        {"LINK_MODE": {}},
+        {"WEBVIEW_URL": "webview.powens.com"},
+        {"WEBVIEW_PICKER": "bank"},
+    ],
+)
+def test_a_malformed_link_mode_setting_is_e016(powens):
+    assert ids(**{**VALID, **powens}) == ["powens_django.E016"]
+
+
+@pytest.mark.parametrize(
+    "powens",
+    [
+        {"E2E_ENCRYPTION": False},
+        {"E2E_ENCRYPTION": False, "LINK_MODE": {"webauth": "webview", "default": "custom"}},
+    ],
+)
+def test_credentials_forms_without_end_to_end_encryption_are_w002(powens):
+    assert ids(**{**VALID, **powens}) == ["powens_django.W002"]
+
+
+@pytest.mark.parametrize(
+    "powens",
+    [
+        {"E2E_ENCRYPTION": False, "LINK_MODE": "webview"},
+        {"E2E_ENCRYPTION": False, "LINK_MODE": {"credentials": "webview"}},
+    ],
+)
+def test_credentials_linked_in_the_webview_need_no_encryption_here(powens):
+    assert ids(**{**VALID, **powens}) == []
 
 
 def test_an_unknown_key_is_a_warning_naming_it():
@@ -281,3 +356,10 @@ def test_the_deploy_check_does_not_break_when_the_database_is_unreachable(monkey
     monkeypatch.setattr("powens_django.fields.check_stored_values", unreachable)
 
     assert deploy_check() == []
+
+
+@pytest.mark.skipif(django.VERSION >= (6, 0), reason="Django 6 ships django.tasks")
+def test_the_tasks_backport_left_out_on_django_5_2_is_w003(settings):
+    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != "django_tasks"]
+
+    assert ids(**VALID) == ["powens_django.W003"]

@@ -21,7 +21,7 @@ from .factories import connection_payload, connector_payload
 
 pytestmark = pytest.mark.django_db
 
-EXPAND = "expand=connector,sources"
+EXPAND = "expand=connector,sources,all_accounts"
 CATALOGUE = "GET connectors?expand=fields,sources,countries"
 
 

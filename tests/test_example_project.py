@@ -105,6 +105,82 @@ def test_demo_home_page_answers_and_points_at_the_sandbox(demo_server, demo_env)
     assert f"http://127.0.0.1:{demo_env['PORT']}/sandbox/2.0/" in response.text
 
 
+def signed_in(demo_server: str) -> requests.Session:
+    session = requests.Session()
+    login = demo_server + "/accounts/login/"
+    session.get(login, timeout=10)
+    response = session.post(
+        login,
+        data={
+            "username": "demo",
+            "password": "demo",
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": login},
+        timeout=10,
+    )
+    assert response.status_code == 200 and "sessionid" in session.cookies
+    return session
+
+
+def test_the_demo_pages_can_sign_out_and_ask_for_no_favicon(demo_server):
+    session = signed_in(demo_server)
+
+    page = session.get(demo_server + "/banks/", timeout=10).text
+    session.post(
+        demo_server + "/accounts/logout/",
+        data={"csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": demo_server + "/banks/"},
+        timeout=10,
+    )
+
+    assert 'data-action="logout"' in page and 'rel="icon" href="data:,"' in page
+    assert (
+        session.get(demo_server + "/banks/", allow_redirects=False, timeout=10).status_code == 302
+    )
+
+
+def test_the_sandbox_webhooks_reach_the_demo_receiver(demo_server, demo_env):
+    """A bank linked in the demo is mirrored with its accounts by the sandbox's signed
+    CONNECTION_SYNCED, sent to the example site's receiver."""
+    manage(demo_env, "demo_mirror_catalogue", "--wait", "30")
+    session = signed_in(demo_server)
+    uuid = manage(
+        demo_env,
+        "shell",
+        "-c",
+        "from powens_django.models import Connector; "
+        "print(Connector.objects.get(name='Connecteur de test').uuid)",
+    ).split()[-1]
+    url = f"{demo_server}/banks/connect/{uuid}/"
+    session.get(url, timeout=10)
+    session.post(
+        url,
+        data={
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "website": "par",
+            "login": "demo-webhook",
+            "password": "demo-pass-123",
+        },
+        headers={"Referer": url},
+        timeout=60,
+    )
+    probe = (
+        "import time\n"
+        "from powens_django.models import BankAccount, WebhookEvent\n"
+        "done = WebhookEvent.objects.filter(valid=True, processed__isnull=False)\n"
+        "for _ in range(50):\n"
+        "    if done.exists(): break\n"
+        "    time.sleep(0.2)\n"
+        "print('events', WebhookEvent.objects.filter(valid=True, processed__isnull=False).count(), "
+        "'accounts', BankAccount.objects.count())"
+    )
+    words = manage(demo_env, "shell", "-c", probe).split()
+
+    assert int(words[words.index("events") + 1]) >= 1
+    assert int(words[words.index("accounts") + 1]) >= 1
+
+
 def test_demo_admin_login_page_answers(demo_server):
     assert requests.get(demo_server + "/admin/login/", timeout=10).status_code == 200
 

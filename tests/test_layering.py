@@ -26,6 +26,7 @@ FRONT_DOORS = sorted(
         *(PACKAGE / "templatetags").glob("*.py"),
         *[path for name in ("admin.py", "webhooks.py") if (path := PACKAGE / name).exists()],
         *(PACKAGE / "api").glob("*.py"),
+        *(PACKAGE / "webhooks").glob("*.py"),
     ]
 )
 

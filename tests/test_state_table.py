@@ -90,3 +90,19 @@ def test_an_outcome_explains_itself_in_plain_words():
         "Mot de passe"
     )
     assert Outcome(kind=OutcomeKind.CONNECTED, state=None).text == describe_state(None).explanation
+
+
+@pytest.mark.parametrize(
+    ("name", "mechanism", "words"),
+    [
+        ("openapi", None, "On your bank's website"),
+        ("directaccess", None, "With your login details"),
+        ("fallback", "webauth", "On your bank's website"),
+        ("fallback", "credentials", "With your login details"),
+        ("fallback", None, "Another way (fallback)"),
+    ],
+)
+def test_sources_are_told_in_the_persons_words(name, mechanism, words):
+    from powens_django.states import describe_source
+
+    assert str(describe_source(name, mechanism)) == words

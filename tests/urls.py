@@ -9,3 +9,4 @@ urlpatterns = [
 ]
 
 urlpatterns += [path("banks/", include("powens_django.urls"))]
+urlpatterns += [path("powens/webhooks/", include("powens_django.webhooks.urls"))]

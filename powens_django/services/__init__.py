@@ -20,7 +20,8 @@ The contract:
   which connectors to offer and how the Powens user is made.
 
 Modules: :mod:`.users`, :mod:`.catalogue`, :mod:`.connections`, :mod:`.webauth`,
-:mod:`.credentials`, :mod:`.reconcile`, :mod:`.batch`, :mod:`.outcomes`, :mod:`.errors`.
+:mod:`.webview`, :mod:`.credentials`, :mod:`.reconcile`, :mod:`.batch`, :mod:`.webhooks`,
+:mod:`.outcomes`, :mod:`.errors`.
 """
 
 from ..states import Action, OutcomeKind
@@ -128,6 +129,21 @@ from .webauth import (
     get_redirect_uri,
     start_webauth,
 )
+from .webhooks import (
+    WebhookFailed,
+    WebhookRefused,
+    events_to_reprocess,
+    process_event,
+    prune_webhook_events,
+    reprocess_webhook_events,
+)
+from .webview import (
+    link_mode,
+    start_webview,
+    uses_powens_picker,
+    webview_domain,
+    webview_language,
+)
 
 __all__ = [
     "ACTION_NEEDED",
@@ -169,6 +185,8 @@ __all__ = [
     "SyncInProgress",
     "TokenUnreadable",
     "WebauthStart",
+    "WebhookFailed",
+    "WebhookRefused",
     "add_credentials_connection",
     "catalogue_countries",
     "check_connectable",
@@ -183,6 +201,7 @@ __all__ = [
     "delete_connections",
     "delete_powens_user",
     "ensure_powens_user",
+    "events_to_reprocess",
     "fetch_connection",
     "fetch_connections",
     "fields_request",
@@ -194,11 +213,14 @@ __all__ = [
     "get_or_create_powens_user",
     "get_redirect_uri",
     "get_user_connection",
+    "link_mode",
     "linked_powens_user",
     "outcome_for",
     "parse_country_codes",
     "pending_powens_user_deletions",
     "powens_users_to_refresh",
+    "process_event",
+    "prune_webhook_events",
     "queue_powens_user_deletion",
     "reauthenticate",
     "refresh_catalogue",
@@ -207,6 +229,7 @@ __all__ = [
     "refresh_powens_user",
     "refresh_powens_users",
     "relevant_fields",
+    "reprocess_webhook_events",
     "request_time_budget",
     "resume_decoupled",
     "retry_powens_user_deletions",
@@ -214,10 +237,14 @@ __all__ = [
     "set_connection_active",
     "set_source_enabled",
     "start_webauth",
+    "start_webview",
     "submit_additional_information",
     "submit_connection_fields",
     "sync_connection",
     "sync_connections",
     "sync_now",
     "user_connections",
+    "uses_powens_picker",
+    "webview_domain",
+    "webview_language",
 ]

@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from .. import sync
 from ..client import NotFoundError, PowensError, parse_datetime
-from ..models import Connection, ConnectionSource, PowensUser
+from ..models import BankAccount, Connection, ConnectionSource, PowensUser
 from ..states import StateInfo, describe_state
 from .catalogue import relevant_fields
 from .errors import NotFound, PowensRefused, from_powens, powens_failures
@@ -23,19 +23,21 @@ from .users import AnyUser, client_for, linked_powens_user
 
 logger = logging.getLogger("powens_django.services")
 
-CONNECTION_EXPAND = ("connector", "sources")
+CONNECTION_EXPAND = ("connector", "sources", "all_accounts")
 
 
 # -- lookups --------------------------------------------------------------------------
 
 
 def user_connections(user: AnyUser) -> QuerySet[Connection]:
-    """The user's mirrored connections, with connector and sources loaded in a fixed
-    number of queries (for pages and the API)."""
+    """The user's mirrored connections, with connector, sources and bank accounts
+    loaded in a fixed number of queries (for pages and the API)."""
     return (
         Connection.objects.filter(powens_user__user=user)
         .select_related("connector", "powens_user")
-        .prefetch_related("sources")
+        .prefetch_related(
+            "sources", Prefetch("accounts", BankAccount.objects.order_by("powens_id"))
+        )
     )
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from .. import signals
 from ..conf import powens_settings
@@ -34,7 +36,7 @@ from .errors import (
     ServiceError,
     powens_failures,
 )
-from .outcomes import CANCELLED, DELETED, FAILED, Outcome
+from .outcomes import CANCELLED, DELETED, FAILED, Outcome, outcome_for
 from .users import AnyUser, client_for, ensure_powens_user
 
 logger = logging.getLogger("powens_django.services")
@@ -98,15 +100,13 @@ def start_webauth(
     if redirect_uri is None:
         redirect_uri = get_redirect_uri(request)
     powens_user = ensure_powens_user(user, request=request)
-    state = secrets.token_urlsafe(32)
-    record = LinkState.objects.create(
-        state_hash=_digest(state),
-        user=user,
-        session_hash=_digest(session_key) if session_key else "",
-        connector_uuid=connector.uuid if connector else "",
-        connection_powens_id=connection.powens_id if connection else None,
-        source=source or "",
-        next_url=next_url[:2000],
+    record, state = new_state(
+        user,
+        session_key=session_key,
+        connector=connector,
+        connection=connection,
+        source=source,
+        next_url=next_url,
     )
     target: dict[str, Any]
     if connection is not None:
@@ -126,8 +126,39 @@ def start_webauth(
         record.delete()
         raise
     # Only a start Powens accepted may push out the user's older pending flows.
-    _prune_states(user, timezone.now(), keep_pk=record.pk)
+    prune_states(user, record)
     return WebauthStart(url=url, state=state)
+
+
+def new_state(
+    user: AnyUser,
+    *,
+    session_key: str | None,
+    connector: Connector | None = None,
+    connection: Connection | None = None,
+    source: str | None = None,
+    next_url: str = "",
+) -> tuple[LinkState, str]:
+    """Record a browser flow's random, single-use ``state`` (only its hash is kept),
+    bound to ``user`` and, when given, the browser session. Returns the record and
+    the state to send. Delete the record if the flow cannot start."""
+    state = secrets.token_urlsafe(32)
+    record = LinkState.objects.create(
+        state_hash=_digest(state),
+        user=user,
+        session_hash=_digest(session_key) if session_key else "",
+        connector_uuid=connector.uuid if connector else "",
+        connection_powens_id=connection.powens_id if connection else None,
+        source=source or "",
+        next_url=next_url[:2000],
+    )
+    return record, state
+
+
+def prune_states(user: AnyUser, record: LinkState) -> None:
+    """Once a flow started, drop expired states and the user's oldest pending ones
+    beyond ``MAX_PENDING_STATES``."""
+    _prune_states(user, timezone.now(), keep_pk=record.pk)
 
 
 def _prune_states(user: AnyUser, now: dt.datetime, *, keep_pk: int) -> None:
@@ -225,17 +256,56 @@ def finish_callback(
         logger.warning(
             "Callback for connection %s came back with %s", record.connection_powens_id, ids
         )
-    outcome: Outcome | None = None
-    for powens_id in ids:
-        try:
-            outcome = fetch_connection(user, powens_id)
-        except Exception:
-            LinkState.objects.filter(pk=record.pk).update(used_at=None)
-            raise
+    try:
+        outcome = _mirror_linked(user, ids)
+    except Exception:
+        # Given back, so reloading the page can finish the link.
+        LinkState.objects.filter(pk=record.pk).update(used_at=None)
+        raise
+    return dataclasses.replace(outcome, next_url=record.next_url, connection_ids=tuple(ids))
+
+
+def _mirror_linked(user: AnyUser, ids: list[int]) -> Outcome:
+    # One connection: read it (and all its sources). Several (the Webview links many
+    # banks in one visit): one list call mirrors them all, never one call per bank.
+    if len(ids) == 1:
+        outcome = fetch_connection(user, ids[0])
         if outcome.kind == DELETED:
             raise InvalidCallback("The callback names a connection this user does not have.")
-    assert outcome is not None
-    return dataclasses.replace(outcome, next_url=record.next_url, connection_ids=tuple(ids))
+        return outcome
+    fetch_connections(user)
+    found = {
+        c.powens_id: c
+        for c in Connection.objects.select_related("connector").filter(
+            powens_user__user=user, powens_id__in=ids
+        )
+    }
+    missing = [powens_id for powens_id in ids if powens_id not in found]
+    if missing:
+        raise InvalidCallback(f"The callback names connections this user does not have: {missing}")
+    return outcome_for(found[ids[-1]])
+
+
+#: What the person is told for the errors a bank flow (webauth or the Webview) can come
+#: back with; any other error gets the generic failure text.
+FAILURE_MESSAGES: dict[str, Promise] = {
+    "tos_declined": _(
+        "You did not accept the terms of use of the secure connection page, so no bank "
+        "was connected."
+    ),
+    "session_expired": _(
+        "The secure connection page expired before the connection was finished. Please start again."
+    ),
+    "server_error": _(
+        "The secure connection page could not complete the connection. This is usually "
+        "temporary: please try again in a few minutes."
+    ),
+}
+
+
+def _failure_text(error: str) -> str | None:
+    text = FAILURE_MESSAGES.get(error)
+    return str(text) if text is not None else None
 
 
 def _reconcile_quietly(user: AnyUser) -> None:
@@ -271,6 +341,7 @@ def _failed_link(user: AnyUser, record: LinkState, error: str, description: str)
     return Outcome(
         kind=CANCELLED if cancelled else FAILED,
         error=error,
+        message=None if cancelled else _failure_text(error),
         next_url=record.next_url,
         connection_ids=(record.connection_powens_id,) if record.connection_powens_id else (),
     )

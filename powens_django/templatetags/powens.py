@@ -1,10 +1,13 @@
-"""Template helpers for the bank pages: a connector's initials and brand colours."""
+"""Template helpers for the bank pages: a connector's initials and brand colours, and
+amounts of money."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import template
+from django.template.defaultfilters import floatformat
 
 register = template.Library()
 
@@ -49,3 +52,17 @@ def bank_text_color(value: str | None) -> str:
         channels.append(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
     luminance = 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
     return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
+
+
+@register.filter
+def powens_amount(value: Any, places: Any = None) -> str:
+    """An amount in the active locale with its currency's number of decimals
+    (``places``, Powens' ``precision``; 2 when unknown), thousands grouped:
+    ``Decimal("1234.5")|powens_amount:2`` -> ``"1,234.50"``; "—" when unknown."""
+    if value is None or value == "":
+        return "—"
+    try:
+        digits = int(places) if places is not None and places != "" else 2
+    except (TypeError, ValueError):
+        digits = 2
+    return str(floatformat(value, f"{max(0, min(digits, 8))}g"))

@@ -432,3 +432,65 @@ def test_bank_text_color_picks_the_readable_one(value, text):
 
 def test_bank_text_color_of_a_rejected_colour_reads_on_the_default():
     assert bank_text_color("javascript:alert(1)") == bank_text_color("55555f") == "#ffffff"
+
+
+# -- words and help ------------------------------------------------------------------
+
+
+def page(form: ConnectorFieldsForm) -> str:
+    from django.template.loader import render_to_string
+
+    return render_to_string("powens_django/_form.html", {"form": form})
+
+
+def test_a_fields_description_is_its_help_text_tied_to_the_input():
+    form = ConnectorFieldsForm([field("login", description="The 10 digits on your bank card <b>")])
+
+    html = page(form)
+
+    assert 'id="id_login_help"' in html and 'aria-describedby="id_login_help"' in html
+    assert "The 10 digits on your bank card &lt;b&gt;" in html
+
+
+def test_a_drop_down_starts_with_a_real_prompt():
+    definition = field("website", "list", required=False, values=[{"value": "par", "label": "P"}])
+
+    html = render(ConnectorFieldsForm([definition]))
+
+    assert "Choose…" in html and "---------" not in html
+
+
+def test_a_format_failure_says_what_the_connector_expects():
+    definition = field("login", regex=r"^\d{10}$", description="10 digits")
+
+    form = ConnectorFieldsForm([definition], {"login": "abc"})
+
+    assert not form.is_valid()
+    assert form.errors["login"] == ["Enter a value in the format your bank expects: 10 digits"]
+
+
+def test_one_problem_shows_one_error():
+    definition = field("amount", "number", regex=r"^\d{1,3}$")
+
+    form = ConnectorFieldsForm([definition], {"amount": "many"})
+
+    assert not form.is_valid()
+    assert form.errors["amount"] == ["Enter a number."]
+
+
+@pytest.mark.parametrize(
+    ("definition", "autocomplete", "inputmode"),
+    [
+        (field("otp", label="Code reçu par SMS", regex=r"^\d{6}$"), "one-time-code", "numeric"),
+        (field("otp", label="Code"), "one-time-code", None),
+        (field("login", regex=r"^[0-9]{4,8}$"), "off", "numeric"),
+        (field("login", regex=r"^\w+$"), "off", None),
+    ],
+)
+def test_one_time_codes_are_marked_and_digit_only_fields_get_a_numeric_keyboard(
+    definition, autocomplete, inputmode
+):
+    html = render(ConnectorFieldsForm([definition]))
+
+    assert f'autocomplete="{autocomplete}"' in html
+    assert ('inputmode="numeric"' in html) is (inputmode == "numeric")

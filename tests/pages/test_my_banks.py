@@ -102,8 +102,10 @@ def test_disabling_a_source_disables_it_at_powens_and_shows_it(sandbox, browser)
     url = reverse("powens:source_toggle", args=[connection.powens_id, source.powens_id])
     response = browser.post(url, {"enable": "0"})
     page = browser.get(response["Location"])
-    assert "The source directaccess is disabled." in [str(m) for m in page.context["messages"]]
-    assert "Enable directaccess" in page.content.decode()
+    html = page.content.decode()
+    assert "“With your login details” is turned off." in [str(m) for m in page.context["messages"]]
+    assert "Turn on" in html and "With your login details" in html
+    assert "directaccess" not in html  # the technical name is for the admin
     assert bank.ConnectionSource.objects.get().disabled is not None
 
 

@@ -8,9 +8,9 @@ from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from powens_django.models import Connection, Connector, PowensUser
+from powens_django.models import BankAccount, Connection, Connector, PowensUser
 from powens_django.sync import sync_connections, sync_connectors
-from tests.factories import connection_payload, connector_payload
+from tests.factories import account_payload, connection_payload, connector_payload
 
 
 def queries(client, url: str, params=None) -> int:
@@ -52,6 +52,7 @@ def my_banks(person, count: int) -> None:
             connector_uuid=connector_payload(i % 4 + 1)["uuid"],  # one bank is unknown here
             state=[None, "wrongpass", "SCARequired", "decoupled", "whatever"][i % 5],
             sources=2,
+            all_accounts=[account_payload((100 + i) * 10 + a, 100 + i) for a in range(3)],
         )
         for i in range(count)
     ]
@@ -63,4 +64,17 @@ def test_my_banks_queries_do_not_grow_with_the_connections(browser, person):
     one = queries(browser, reverse("powens:connections"))
     my_banks(person, 100)
     assert Connection.objects.count() == 100
+    assert BankAccount.objects.count() == 300
     assert queries(browser, reverse("powens:connections")) == one
+
+
+def test_a_connection_page_costs_the_same_with_1_and_50_accounts(browser, person):
+    def page(powens_id, accounts):
+        powens_user, _ = PowensUser.objects.get_or_create(
+            user=person, defaults={"powens_id": 1, "token": "tok"}
+        )
+        listed = [account_payload(powens_id * 100 + a, powens_id) for a in range(accounts)]
+        sync_connections(powens_user, [connection_payload(powens_id, all_accounts=listed)])
+        return queries(browser, reverse("powens:connection", args=[powens_id]))
+
+    assert page(7, 1) == page(8, 50)

@@ -14,7 +14,7 @@ from powens_django.models import Connection, Connector, LinkState, PowensUser
 from ..factories import connector_payload
 from ..powens_api import ALICE_TOKEN, BOB_TOKEN  # noqa: F401 (re-exported to the tests)
 
-EXPAND = "expand=connector,sources"
+EXPAND = "expand=connector,sources,all_accounts"
 BUG = {"code": "bug", "description": "Internal error", "message": None}
 REDIRECT_URI = "https://shop.example/banks/callback/"
 BANK_URL = "https://webview.test.example/auth?session=abc"

@@ -48,14 +48,36 @@ def test_a_webview_callback_names_its_connections_its_own_way(
     powens_api, alice, started, params, ids
 ):
     state = started(alice)
-    for powens_id in ids:
-        powens_api.add_connection_fetch(connection_payload(powens_id))
+    if len(ids) == 1:
+        powens_api.add_connection_fetch(connection_payload(ids[0]))
+    else:  # several banks linked in one visit: one list call mirrors them all
+        powens_api.add(
+            "GET",
+            "users/me/connections",
+            json={"connections": [connection_payload(i) for i in ids]},
+        )
 
     outcome = services.finish_callback(alice, {"state": state, **params}, session_key="session-a")
 
-    assert powens_api.sent() == [line for powens_id in ids for line in fetched(powens_id)]
+    expected = fetched(ids[0]) if len(ids) == 1 else [f"GET users/me/connections?{EXPAND}"]
+    assert powens_api.sent() == expected
     assert sorted(Connection.objects.values_list("powens_id", flat=True)) == ids
     assert outcome.kind == services.CONNECTED
+    assert outcome.connection.powens_id == ids[-1] and list(outcome.connection_ids) == ids
+
+
+def test_several_ids_of_which_one_is_not_the_users_are_refused(powens_api, alice, started):
+    state = started(alice)
+    powens_api.add("GET", "users/me/connections", json={"connections": [connection_payload(7)]})
+
+    with pytest.raises(InvalidCallback):
+        services.finish_callback(
+            alice, {"state": state, "connection_ids": "7,99"}, session_key="session-a"
+        )
+
+    # The state is given back (the person may reload), and 99 is nowhere.
+    assert not Connection.objects.filter(powens_id=99).exists()
+    assert LinkState.objects.get().used_at is None
 
 
 def test_a_callback_reports_the_state_the_connection_is_left_in(powens_api, alice, started):
