@@ -159,7 +159,8 @@ class ConnectorSerializer(serializers.ModelSerializer):
 
 
 class ConnectorSourceSerializer(serializers.Serializer):
-    name = serializers.CharField()
+    name = serializers.CharField(help_text="Powens' name (`openapi`, `directaccess`...).")
+    label = serializers.CharField(help_text="How one reaches the bank, in the person's words.")
     auth_mechanism = serializers.CharField()
     priority = serializers.IntegerField(allow_null=True)
 
@@ -175,13 +176,18 @@ class ConnectOptionsSerializer(serializers.Serializer):
     )
     auth_mechanism = serializers.CharField(source="mechanism")
     login = serializers.SerializerMethodField(
-        help_text="`credentials`: render `fields` and POST /connections/; `webauth`: POST "
+        help_text="`credentials`: render `fields` and POST /connections/; `webauth` (the "
+        "bank's website) and `webview` (Powens' Webview, the site's link mode): POST "
         "/webauth/ and open the URL; `unsupported`: this bank cannot be linked here."
     )
     fields = FieldDefinitionSerializer(many=True)
 
-    @extend_schema_field(serializers.ChoiceField(choices=["credentials", "webauth", "unsupported"]))
+    @extend_schema_field(
+        serializers.ChoiceField(choices=["credentials", "webauth", "webview", "unsupported"])
+    )
     def get_login(self, options: services.ConnectOptions) -> str:
+        if self.context.get("mode") == "webview":
+            return "webview"
         return options.mechanism if options.supported else "unsupported"
 
 
@@ -211,12 +217,13 @@ class SourceSerializer(serializers.ModelSerializer):
     """One source of a connection."""
 
     id = serializers.IntegerField(source="powens_id")
+    label = serializers.CharField(help_text="How one reaches the bank, in the person's words.")
     state = StateSerializer(source="state_info")
     enabled = serializers.BooleanField()
 
     class Meta:
         model = ConnectionSource
-        fields = ["id", "name", "state", "enabled", "disabled", "last_update"]
+        fields = ["id", "name", "label", "state", "enabled", "disabled", "last_update"]
         read_only_fields = fields
 
 
@@ -250,6 +257,14 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AccountTotalSerializer(serializers.Serializer):
+    """The balance of a connection's enabled accounts in one currency."""
+
+    currency = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=30, decimal_places=8)
+    accounts = serializers.IntegerField(help_text="How many accounts it adds up.")
+
+
 class ConnectionConnectorSerializer(serializers.Serializer):
     uuid = serializers.CharField()
     name = serializers.CharField()
@@ -270,6 +285,9 @@ class ConnectionSerializer(serializers.ModelSerializer):
     actions = ActionSerializer(many=True)
     sources = SourceSerializer(many=True)
     accounts = AccountSerializer(many=True)
+    totals = AccountTotalSerializer(
+        source="account_totals", many=True, help_text="The balances, per currency."
+    )
 
     class Meta:
         model = Connection
@@ -286,6 +304,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "next_try",
             "sources",
             "accounts",
+            "totals",
         ]
         read_only_fields = fields
 
@@ -387,8 +406,32 @@ class WebauthLinkSerializer(serializers.Serializer):
     expires_in = serializers.IntegerField(help_text="Seconds the link's state stays valid.")
 
 
+class WebviewSerializer(serializers.Serializer):
+    flow = serializers.ChoiceField(
+        choices=["connect", "manage"],
+        help_text="`connect`: link banks chosen in Powens' own picker; `manage`: see and "
+        "manage the linked banks there.",
+    )
+    next = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="A path on this site, handed back by the callback.",
+    )
+
+    def validate_next(self, value: str) -> str:
+        return _safe_next(value, self.context["request"])
+
+
 class ReconnectSerializer(serializers.Serializer):
     source = serializers.CharField(max_length=64, required=False)
+    reset_credentials = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Webview mode: ask the credentials again (by default when the state "
+        "calls for new ones).",
+    )
     next = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
     def validate_next(self, value: str) -> str:

@@ -15,6 +15,7 @@ api_urlpatterns = [
     path("connectors/countries/", views.CountryListView.as_view(), name="countries"),
     path("connectors/<str:uuid>/", views.ConnectorDetailView.as_view(), name="connector"),
     path("webauth/", views.WebauthView.as_view(), name="webauth"),
+    path("webview/", views.WebviewView.as_view(), name="webview"),
     path("callback/", views.CallbackView.as_view(), name="callback"),
     path("connections/", views.sensitive(views.ConnectionListView.as_view()), name="connections"),
     path("connections/refresh/", views.RefreshAllView.as_view(), name="refresh"),

@@ -44,6 +44,14 @@ from .errors import (
     service_error_response,
 )
 
+#: What a Webview reconnection repairs (in webview mode the pages send every repair there).
+WEBVIEW_REPAIRS = (
+    services.Action.RECONNECT,
+    services.Action.REAUTHENTICATE,
+    services.Action.REENTER_CREDENTIALS,
+    services.Action.ANSWER_FIELDS,
+)
+
 #: Throttle scopes (``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``): starting a link or
 #: sending credentials, asking Powens to act on a connection, and reading.
 LINK_SCOPE = "powens_link"
@@ -243,6 +251,15 @@ class PowensAPIView(APIView):
                 ),
             )
 
+    def not_on_webview(self, connection: Connection) -> None:
+        """Refuse (409 ``use_webview``) typing values here for a connection the site
+        repairs on Powens' Webview (as the pages lead there instead)."""
+        if services.link_mode(connection=connection, request=self.http_request) == "webview":
+            raise Conflict(
+                "use_webview",
+                _("Your bank asks this on our partner's page: reconnect it to answer."),
+            )
+
     def validated(self, serializer_class: type, data: Any) -> dict[str, Any]:
         """``data`` checked by ``serializer_class``; a 400 naming each problem."""
         serializer = serializer_class(data=data, context={"request": self.request})
@@ -331,7 +348,10 @@ class ConnectorDetailView(PowensAPIView):
         options = services.connect_options(connector, source=query.get("source"))
         if query.get("source") and options.source_name != query["source"]:
             raise InvalidInput({"source": [_("This bank has no such source.")]})
-        return Response(s.ConnectOptionsSerializer(options).data)
+        mode = services.link_mode(
+            connector=connector, auth_mechanism=options.mechanism, request=self.http_request
+        )
+        return Response(s.ConnectOptionsSerializer(options, context={"mode": mode}).data)
 
 
 # -- linking ------------------------------------------------------------------------------
@@ -340,17 +360,19 @@ class ConnectorDetailView(PowensAPIView):
 @operation(
     tags=["linking"],
     operation_id="webauth_create",
-    summary="Start linking a bank on its website",
+    summary="Start linking a bank on a website (the bank's, or Powens' Webview)",
     request=s.WebauthSerializer,
     responses={201: s.WebauthLinkSerializer, **_errors(*COMMON, 404, *POWENS_FAILURES)},
     parameters=[RETRY_AFTER],
     examples=[examples.WEBAUTH_REQUEST, examples.WEBAUTH_LINK],
 )
 class WebauthView(PowensAPIView):
-    """A link to the bank's website for a new connection. Open ``url``; the bank sends
-    the browser back to the site's ``redirect_uri`` with a ``state`` bound to this user
-    (and, for a client signed in by session, to its session), single-use and
-    short-lived: post that query to ``callback/``."""
+    """A link for a new connection: to the bank's website, or to Powens' Webview when
+    the site links this bank there (``POWENS["LINK_MODE"]``, the adapter's
+    ``get_link_mode``). Open ``url``; the browser comes back to the site's
+    ``redirect_uri`` with a ``state`` bound to this user (and, for a client signed in by
+    session, to its session), single-use and short-lived: post that query to
+    ``callback/``."""
 
     throttle_scope = LINK_SCOPE
 
@@ -361,6 +383,19 @@ class WebauthView(PowensAPIView):
         options = services.connect_options(connector, source=data.get("source"))
         if data.get("source") and options.source_name != data["source"]:
             raise InvalidInput({"source": [_("This bank has no such source.")]})
+        mode = services.link_mode(
+            connector=connector, auth_mechanism=options.mechanism, request=self.http_request
+        )
+        if mode == "webview":
+            start = services.start_webview(
+                request.user,
+                "connect",
+                connector=connector,
+                session_key=self.session_key(),
+                next_url=data.get("next", ""),
+                request=self.http_request,
+            )
+            return Response(_link(start), status=status.HTTP_201_CREATED)
         if options.mechanism != "webauth":
             raise services.ConnectorUnavailable(
                 f"Connector {connector.uuid} logs in by {options.mechanism!r}, not webauth",
@@ -381,6 +416,34 @@ class WebauthView(PowensAPIView):
 
 def _link(start: services.WebauthStart) -> dict[str, Any]:
     return {"url": start.url, "expires_in": int(powens_settings.STATE_MAX_AGE)}
+
+
+@operation(
+    tags=["linking"],
+    operation_id="webview_create",
+    summary="Visit Powens' Webview: banks chosen there, or the linked banks managed",
+    request=s.WebviewSerializer,
+    responses={201: s.WebauthLinkSerializer, **_errors(*COMMON, *POWENS_FAILURES)},
+    parameters=[RETRY_AFTER],
+)
+class WebviewView(PowensAPIView):
+    """A link to Powens' Webview (webview mode, docs/webview.md): ``connect`` to link
+    banks chosen in its own picker (several in one visit), ``manage`` to see and manage
+    the linked banks there. Finish it with ``callback/``, as any link."""
+
+    throttle_scope = LINK_SCOPE
+
+    def post(self, request: Request) -> Response:
+        data = self.validated(s.WebviewSerializer, request.data)
+        self.check_may_link()
+        start = services.start_webview(
+            request.user,
+            data["flow"],
+            session_key=self.session_key(),
+            next_url=data.get("next", ""),
+            request=self.http_request,
+        )
+        return Response(_link(start), status=status.HTTP_201_CREATED)
 
 
 @operation(
@@ -469,6 +532,14 @@ class ConnectionListView(PowensAPIView, generics.ListAPIView):
         options = services.connect_options(connector, source=data.get("source"))
         if data.get("source") and options.source_name != data["source"]:
             raise InvalidInput({"source": [_("This bank has no such source.")]})
+        mode = services.link_mode(
+            connector=connector, auth_mechanism=options.mechanism, request=self.http_request
+        )
+        if mode == "webview":
+            raise services.ConnectorUnavailable(
+                f"Connector {connector.uuid} is linked on Powens' Webview here",
+                message=_("This bank is linked on our partner's page: create a web link instead."),
+            )
         if options.mechanism != "credentials":
             raise services.ConnectorUnavailable(
                 f"Connector {connector.uuid} logs in by {options.mechanism!r}, not credentials",
@@ -625,14 +696,15 @@ class ResumeView(PowensAPIView):
 @operation(
     tags=["connections"],
     operation_id="connections_reconnect",
-    summary="Repair a bank on its website",
+    summary="Repair a bank on a website (the bank's, or Powens' Webview)",
     request=s.ReconnectSerializer,
     responses={201: s.WebauthLinkSerializer, **_errors(*COMMON, 404, *POWENS_FAILURES)},
     parameters=[RETRY_AFTER],
 )
 class ReconnectView(PowensAPIView):
-    """A link to the bank's website to repair the connection (SCA, consent renewal,
-    reconnection); finish it like a new link, with ``callback/``. 409 ``not_offered``
+    """A link to repair the connection (SCA, consent renewal, reconnection, and in
+    webview mode new credentials or the bank's questions) on the bank's website or
+    Powens' Webview; finish it like a new link, with ``callback/``. 409 ``not_offered``
     when its state does not call for it, ``nothing_to_repair`` when Powens says it
     needs nothing."""
 
@@ -641,6 +713,19 @@ class ReconnectView(PowensAPIView):
     def post(self, request: Request, powens_id: str) -> Response:
         data = self.validated(s.ReconnectSerializer, request.data)
         connection = self.connection(powens_id)
+        if services.link_mode(connection=connection, request=self.http_request) == "webview":
+            # Powens' Webview repairs whatever the state calls for, credentials included.
+            self.offered(connection, *WEBVIEW_REPAIRS)
+            start = services.start_webview(
+                request.user,
+                "reconnect",
+                connection=connection,
+                reset_credentials=data.get("reset_credentials"),
+                session_key=self.session_key(),
+                next_url=data.get("next", ""),
+                request=self.http_request,
+            )
+            return Response(_link(start), status=status.HTTP_201_CREATED)
         self.offered(connection, services.Action.RECONNECT)
         source = None
         if data.get("source"):
@@ -674,6 +759,7 @@ class FieldsView(PowensAPIView):
     )
     def get(self, request: Request, powens_id: str) -> Response:
         connection = self.connection(powens_id)
+        self.not_on_webview(connection)
         asked = services.fields_request(connection)
         return Response(s.FieldsRequestSerializer(asked, context={"connection": connection}).data)
 
@@ -694,6 +780,7 @@ class FieldsView(PowensAPIView):
         there is nothing to type for this connection."""
         data = self.validated(s.FieldValuesSerializer, request.data)
         connection = self.connection(powens_id)
+        self.not_on_webview(connection)
         asked = services.fields_request(connection)
         if not asked.fields:
             raise Conflict(
@@ -773,4 +860,5 @@ __all__ = [
     "SourceEnableView",
     "SyncView",
     "WebauthView",
+    "WebviewView",
 ]

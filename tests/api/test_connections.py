@@ -55,6 +55,11 @@ def test_the_detail_says_the_state_what_it_calls_for_sources_and_accounts(api, l
     assert account["iban"] == "FR•••••••••••••••••••••0143"
     assert account["balance"] == "1523.42000000"
     assert (account["currency"], account["type"], account["enabled"]) == ("EUR", "checking", True)
+    assert body["totals"] == [{"currency": "EUR", "amount": "1523.42000000", "accounts": 1}]
+    assert [s["label"] for s in body["sources"]] == [
+        "On your bank's website",
+        "With your login details",
+    ]
 
 
 def test_a_state_that_calls_for_the_person_says_so(api, alice, catalogue):

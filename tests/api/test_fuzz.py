@@ -18,7 +18,7 @@ from powens_django.models import Connection
 from ..pages.conftest import sandbox  # noqa: F401 (fixture)
 from .conftest import API
 
-#: Generated requests per operation (19 operations).
+#: Generated requests per operation (20 operations).
 EXAMPLES = 12
 CHECKS = [
     checks.not_a_server_error,
@@ -85,7 +85,7 @@ def test_no_generated_request_gets_a_server_error_or_breaks_the_schema(sandbox, 
         return path_parameters
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 19
+    assert len(operations) == 20
     failures = []
 
     banks = {

@@ -41,7 +41,7 @@ def test_the_schema_describes_every_endpoint_under_its_mount(served):
     assert "/api/banks/connections/{powens_id}/fields/" in schema["paths"]
     assert "/api/banks/schema/" not in schema["paths"]
     operations = [op for path in schema["paths"].values() for op in path.values()]
-    assert len(operations) == 19
+    assert len(operations) == 20
     assert all(op["operationId"] and op.get("summary") for op in operations)
     # Refusals are documented with the one error shape.
     assert all(
