@@ -86,7 +86,8 @@ class ActionSerializer(serializers.Serializer):
         choices=[action.value for action in services.Action],
         help_text="`sync` (POST .../sync/), `reauthenticate` (POST .../sync/), `reconnect` "
         "(POST .../reconnect/), `reenter_credentials` and `answer_fields` "
-        "(GET then POST .../fields/), `resume` (POST .../resume/), `wait` (POST "
+        "(GET then POST .../fields/; in webview mode POST .../reconnect/), `resume` (POST "
+        ".../resume/), `wait` (POST "
         ".../refresh/ now and then), `delete` (DELETE the connection).",
     )
     label = serializers.CharField(help_text="What to call it on a button.")
