@@ -32,8 +32,9 @@ def test_load_catalogue_is_idempotent(shipped):
     first = run("sandbox_load_catalogue")
     second = run("sandbox_load_catalogue")
 
-    assert f"{len(shipped)} connectors created" in first
-    assert "0 connectors created" in second
+    assert f"{len(shipped)} connectors ({len(shipped)} created, 0 updated, 0 unchanged)" in first
+    assert f"(0 created, 0 updated, {len(shipped)} unchanged)" in second
+    assert "1 hidden" in second
     assert Connector.objects.count() == len(shipped) >= 20
 
 
