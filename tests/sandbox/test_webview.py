@@ -625,3 +625,47 @@ def test_an_unknown_language_falls_back_to_english(browser, webview, user):
 
 def test_every_french_text_is_there():
     assert set(FR) == set(EN)
+
+
+# -- odds and ends ------------------------------------------------------------------
+
+
+def test_a_head_request_does_not_spend_the_code(browser, webview, user):
+    url, query = webview(user)
+
+    assert browser.session.head(url, params=query, timeout=30).status_code == 405
+    assert TemporaryCode.objects.get(code=query["code"]).used is None
+
+
+def test_a_restricted_bank_offers_no_form(browser, webview, user):
+    page = open_webview(
+        browser, webview, user, connector_uuids="f0502091-5f47-5b16-9039-24ba987ab703"
+    )
+
+    assert shows(page, EN["restricted"])
+    assert 'name="password"' not in page.text
+
+
+def test_a_hybrid_bank_uses_its_webauth_source(browser, webview, user):
+    page = open_webview(
+        browser, webview, user, connector_uuids="6e2f557f-6e83-5c5a-95ff-d63d2b4d66f9"
+    )
+
+    assert shows(page, EN["webauth_title"])
+
+
+def test_webhooks_follow_the_delivery_mode(browser, webview, user, receiver, sandbox_settings):
+    sandbox_settings(WEBHOOK_DELIVERY="after_response")
+    form = open_webview(browser, webview, user, connector_uuids=TEST_BANK)
+
+    sign_in(browser, form)
+
+    (hook,) = receiver.wait_for(1)
+    assert hook.json()["connection"]["id"] == user_connections(user)[0].pk
+
+
+def test_the_pages_keep_the_visit_id_out_of_referers(browser, webview, user):
+    page = open_webview(browser, webview, user)
+
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert page.headers["Cache-Control"] == "no-store"

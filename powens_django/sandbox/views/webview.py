@@ -79,6 +79,8 @@ def _page(
     )
     response["X-Robots-Tag"] = "noindex"
     response["Cache-Control"] = "no-store"
+    # The visit's id is in the URL: keep it out of Referer headers sent elsewhere.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -224,7 +226,8 @@ def start(request: HttpRequest, lang: str, flow: str) -> HttpResponse:
     """``GET {WEBVIEW_URL}/{lang}/{flow}/?...``: check, open a visit, show its first page."""
     webhooks.begin_request()
     lang = language(lang)
-    if request.method not in ("GET", "HEAD"):
+    if request.method != "GET":
+        # Not even HEAD: a link previewer must not spend the person's code.
         return HttpResponse(status=405, headers={"Allow": "GET"})
     try:
         visit = _open_visit(request, lang, flow)
