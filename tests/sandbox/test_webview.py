@@ -195,6 +195,7 @@ def _refused(browser: Browser, url: str, query: dict[str, Any]) -> requests.Resp
         ({"code": None}, "code is required"),
         ({"code": "not-a-code"}, "Unknown, expired or already used code"),
         ({"connector_uuids": "not-a-uuid"}, "connector_uuids"),
+        ({"connector_uuids": f"{TEST_BANK},"}, "connector_uuids"),
         ({"connector_uuids": "00000000-0000-0000-0000-000000000000"}, "no connector"),
         ({"state": "x" * 201}, "longer than 200"),
     ],
@@ -311,6 +312,19 @@ def test_connect_with_connector_uuids_goes_straight_to_the_bank(browser, webview
 
     assert "Connecteur de test" in form.text
     assert shows(form, EN["credentials_title"])
+
+
+def test_an_empty_connector_uuids_is_no_filter(browser, webview, user):
+    picker = open_webview(browser, webview, user, connector_uuids="")
+
+    assert shows(picker, EN["picker_title"])
+    assert "Banque Sandbox PSD2" in picker.text
+
+
+def test_a_bank_page_wears_the_connectors_colour(browser, webview, user):
+    page = open_webview(browser, webview, user, connector_uuids=PSD2_BANK)
+
+    assert "--accent: #1d4281;" in page.text
 
 
 def test_connect_with_several_connector_uuids_lists_only_those(browser, webview, user):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import secrets
 import uuid
 from collections.abc import Callable
@@ -55,6 +56,13 @@ SPECIAL_ERRORS = {
 IN_PROGRESS = frozenset({"additionalInformationNeeded", "decoupled", "validating", "wrongpass"})
 
 View = Callable[..., HttpResponse]
+
+_HEX_COLOR = re.compile(r"^[0-9a-fA-F]{6}$")
+
+
+def _color(connector: Connector) -> str | None:
+    """The connector's colour for the page's buttons, when it is a plain hex colour."""
+    return connector.color if connector.color and _HEX_COLOR.match(connector.color) else None
 
 
 class Refused(Exception):
@@ -165,7 +173,7 @@ def _check(request: HttpRequest, flow: str) -> dict[str, Any]:
         "connection_id": None,
         "reset_credentials": False,
     }
-    if flow == WebviewVisit.CONNECT and params.get("connector_uuids") is not None:
+    if flow == WebviewVisit.CONNECT and (params.get("connector_uuids") or "").strip():
         values["connector_uuids"] = _connector_uuids(params["connector_uuids"])
     if flow == WebviewVisit.RECONNECT:
         raw = (params.get("connection_id") or "").strip()
@@ -497,6 +505,7 @@ def bank_form(request: HttpRequest, visit: WebviewVisit, connector_uuid: str) ->
             request,
             visit,
             connector=connector,
+            color=_color(connector),
             webauth=webauth,
             restricted=connector.restricted,
             fields=_form_fields(fields, _chosen_lists(values, fields)),
@@ -625,6 +634,7 @@ def connection_page(request: HttpRequest, visit: WebviewVisit, connection_id: st
             visit,
             connection=connection,
             connector=connector,
+            color=_color(connector),
             step=step,
             fields=_form_fields(fields),
             error=error,
