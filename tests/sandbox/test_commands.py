@@ -14,7 +14,9 @@ from powens_django.sandbox.models import (
     KeyPair,
     User,
     WebhookDelivery,
+    WebviewVisit,
 )
+from powens_django.sandbox.wire import now
 
 from .conftest import SANDBOX_DB
 
@@ -59,12 +61,22 @@ def test_generate_connectors_needs_a_positive_count():
 def test_reset_empties_users_and_connections_but_keeps_the_catalogue(api, user, connect, receiver):
     connect()
     api.get("publickey")
+    WebviewVisit.objects.create(
+        token="t",
+        user_id=user.id,
+        client_id="1",
+        redirect_uri="https://site.example/cb",
+        flow="manage",
+        created=now(),
+        expires=now(),
+    )
 
     run("sandbox_reset")
 
     assert not User.objects.exists()
     assert not Connection.objects.exists()
     assert not WebhookDelivery.objects.exists()
+    assert not WebviewVisit.objects.exists()
     assert Connector.objects.exists()
     assert KeyPair.objects.exists()
     assert api.get("users/me", token=user.token).status_code == 401
