@@ -20,7 +20,8 @@ The contract:
   which connectors to offer and how the Powens user is made.
 
 Modules: :mod:`.users`, :mod:`.catalogue`, :mod:`.connections`, :mod:`.webauth`,
-:mod:`.credentials`, :mod:`.reconcile`, :mod:`.batch`, :mod:`.outcomes`, :mod:`.errors`.
+:mod:`.credentials`, :mod:`.reconcile`, :mod:`.batch`, :mod:`.staff` (the admin's
+connector and user operations), :mod:`.outcomes`, :mod:`.errors`.
 """
 
 from ..states import Action, OutcomeKind
@@ -109,6 +110,17 @@ from .outcomes import (
     Outcome,
     outcome_for,
 )
+from .staff import (
+    ConfigTokenMissing,
+    InvalidAuthMechanism,
+    auth_mechanism_choices,
+    delete_powens_users,
+    set_connections_active,
+    set_connector_hidden,
+    set_connector_source_auth_mechanism,
+    set_connector_source_enabled,
+    set_connectors_hidden,
+)
 from .users import (
     client_for,
     delete_powens_user,
@@ -147,9 +159,11 @@ __all__ = [
     "Action",
     "BatchItem",
     "BatchResult",
+    "ConfigTokenMissing",
     "ConnectOptions",
     "ConnectorUnavailable",
     "FieldsRequest",
+    "InvalidAuthMechanism",
     "InvalidCallback",
     "LinkInProgress",
     "LinkOutcome",
@@ -170,6 +184,7 @@ __all__ = [
     "TokenUnreadable",
     "WebauthStart",
     "add_credentials_connection",
+    "auth_mechanism_choices",
     "catalogue_countries",
     "check_connectable",
     "check_may_link",
@@ -182,6 +197,7 @@ __all__ = [
     "delete_connection",
     "delete_connections",
     "delete_powens_user",
+    "delete_powens_users",
     "ensure_powens_user",
     "fetch_connection",
     "fetch_connections",
@@ -212,6 +228,11 @@ __all__ = [
     "retry_powens_user_deletions",
     "search_connectors",
     "set_connection_active",
+    "set_connections_active",
+    "set_connector_hidden",
+    "set_connector_source_auth_mechanism",
+    "set_connector_source_enabled",
+    "set_connectors_hidden",
     "set_source_enabled",
     "start_webauth",
     "submit_additional_information",
