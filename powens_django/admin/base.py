@@ -156,6 +156,30 @@ class MirrorAdmin(admin.ModelAdmin):
                 self.message_user(request, text, messages.ERROR)
 
 
+class MirrorInline(admin.TabularInline):
+    """Rows of a mirrored object shown inside its page: read-only, and visible to
+    whoever may view that object (no permission of their own to hand out)."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        opts = self.parent_model._meta
+        return any(
+            request.user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
+            for action in ("view", "change")
+        )
+
+
 def confirmed(request: HttpRequest) -> bool:
     """Whether the action's confirmation page was submitted."""
     return request.method == "POST" and request.POST.get("post") == "yes"

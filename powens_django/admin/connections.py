@@ -22,7 +22,7 @@ from .. import services
 from ..models import BankAccount, Connection, ConnectionSource
 from ..services import BatchItem, OutcomeKind, ServiceError, request_time_budget
 from ..states import ATTENTION, ERROR, KNOWN_STATES, OK, WAITING, describe_state
-from .base import MirrorAdmin, bank_label, confirmed, pretty_json, state_badge
+from .base import MirrorAdmin, MirrorInline, bank_label, confirmed, pretty_json, state_badge
 
 
 def _user_lookups() -> list[str]:
@@ -82,25 +82,14 @@ class StateFilter(admin.SimpleListFilter):
         return queryset.filter(state=value[:64])
 
 
-class ConnectionSourceInline(admin.TabularInline):
+class ConnectionSourceInline(MirrorInline):
     """The connection's sources, read-only, with buttons to enable or disable each
     at Powens for staff who may change connections."""
 
     model = ConnectionSource
-    extra = 0
-    can_delete = False
     show_change_link = False
     verbose_name_plural = _("sources")
     readonly_fields = ["name", "powens_id", "source_state", "last_update", "disabled", "next_try"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(self.readonly_fields)
@@ -131,12 +120,10 @@ class ConnectionSourceInline(admin.TabularInline):
         )
 
 
-class BankAccountInline(admin.TabularInline):
+class BankAccountInline(MirrorInline):
     """The connection's bank accounts, read-only, numbers and IBANs masked."""
 
     model = BankAccount
-    extra = 0
-    can_delete = False
     show_change_link = True
     verbose_name_plural = _("bank accounts")
     fields = readonly_fields = (
@@ -148,15 +135,6 @@ class BankAccountInline(admin.TabularInline):
         "disabled",
         "last_update",
     )
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("number"))
     def masked_number(self, account: BankAccount) -> str:

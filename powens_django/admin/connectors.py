@@ -21,7 +21,7 @@ from .. import services
 from ..models import Connector, ConnectorCountry, ConnectorSource
 from ..services import ServiceError, request_time_budget
 from ..states import describe_auth_mechanism
-from .base import MirrorAdmin, bank_label, pretty_json
+from .base import MirrorAdmin, MirrorInline, bank_label, pretty_json
 
 
 def mechanism_label(mechanism: str | None) -> str:
@@ -65,24 +65,13 @@ class ProductFilter(admin.SimpleListFilter):
         return queryset.filter(products__icontains=f'"{value[:64]}"')
 
 
-class ConnectorSourceInline(admin.TabularInline):
+class ConnectorSourceInline(MirrorInline):
     """The connector's sources, read-only, with controls acting at Powens (config
     token) for staff who may change connectors."""
 
     model = ConnectorSource
-    extra = 0
-    can_delete = False
     verbose_name_plural = _("sources")
     readonly_fields = ["name", "powens_id", "mechanism", "priority", "disabled"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(self.readonly_fields)

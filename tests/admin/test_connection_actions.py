@@ -13,8 +13,6 @@ from .conftest import BANK_UUID, action, change, connection, messages_of
 
 pytestmark = pytest.mark.django_db
 
-EXPAND = "expand=connector%2Csources"
-
 
 def test_refresh_reads_each_connection_from_powens(admin_client, alice_connections, powens_api):
     powens_api.add_connection_fetch(
