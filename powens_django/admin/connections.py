@@ -227,7 +227,9 @@ class ConnectionAdmin(MirrorAdmin):
     def connection(self, obj: Connection) -> str:
         return f"#{obj.powens_id}"
 
-    @admin.display(description=_("user"), ordering="powens_user__user__pk")
+    @admin.display(
+        description=_("user"), ordering=f"powens_user__user__{get_user_model().USERNAME_FIELD}"
+    )
     def user(self, obj: Connection) -> str:
         return str(obj.powens_user.user)
 

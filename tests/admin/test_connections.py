@@ -180,3 +180,11 @@ def test_the_logs_of_a_connection_that_does_not_exist(admin_client, alice_connec
 
     assert response.status_code == 200
     assert "Perhaps it was deleted?" in response.content.decode()
+
+
+@pytest.mark.parametrize("column", range(1, 9))
+def test_every_column_that_sorts_answers(admin_client, alice_connections, column):
+    response = admin_client.get(changelist("connection"), {"o": str(column)})
+
+    assert response.status_code == 200
+    assert sorted(rows(response)) == [11, 12]
