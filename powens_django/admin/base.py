@@ -226,7 +226,3 @@ def pretty_json(value: Any) -> SafeString:
     """A payload, pretty-printed in a ``<pre>`` block (account identifiers masked)."""
     text = json.dumps(masked_payload(value), indent=2, sort_keys=True, ensure_ascii=False)
     return format_html('<pre class="powens-admin-json">{}</pre>', text)
-
-
-def yes_no(value: bool) -> Any:
-    return _("yes") if value else _("no")

@@ -192,7 +192,13 @@ class ConnectionAdmin(MirrorAdmin):
         (
             _("At Powens"),
             {
-                "fields": ["powens_user_id_at_powens", "connector_uuid", "asked_fields", "payload"],
+                "fields": [
+                    "powens_user_id_at_powens",
+                    "connector_uuid",
+                    "powens_connector_id",
+                    "asked_fields",
+                    "payload",
+                ],
                 "classes": ["collapse"],
             },
         ),
@@ -213,6 +219,7 @@ class ConnectionAdmin(MirrorAdmin):
         "synced_at",
         "powens_user_id_at_powens",
         "connector_uuid",
+        "powens_connector_id",
         "asked_fields",
         "payload",
     ]

@@ -175,8 +175,9 @@ def test_logs_during_a_powens_outage_give_a_message(admin_client, alice_connecti
     assert "We could not reach the bank connection service" in response.content.decode()
 
 
-def test_the_logs_of_a_connection_that_does_not_exist(admin_client, alice_connections):
-    response = admin_client.get(logs_url(999999), follow=True)
+@pytest.mark.parametrize("pk", ["999999", "not-a-number"])
+def test_the_logs_of_a_connection_that_does_not_exist(admin_client, alice_connections, pk):
+    response = admin_client.get(logs_url(pk), follow=True)
 
     assert response.status_code == 200
     assert "Perhaps it was deleted?" in response.content.decode()
