@@ -24,7 +24,7 @@ from ..states import StateInfo
 from ..templatetags.powens import bank_color
 
 #: Keys of Powens payloads holding account identifiers, shown masked in the admin.
-MASKED_KEYS = frozenset({"number", "iban", "bban", "webid"})
+MASKED_KEYS = frozenset({"number", "iban", "bban"})
 
 
 class MirrorAdmin(admin.ModelAdmin):

@@ -12,8 +12,8 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -176,7 +176,7 @@ class ConnectionAdmin(MirrorAdmin):
             {
                 "fields": [
                     "powens_id",
-                    "user",
+                    "owner",
                     "bank",
                     "state_with_explanation",
                     "error_message",
@@ -205,7 +205,7 @@ class ConnectionAdmin(MirrorAdmin):
     ]
     readonly_fields = [
         "powens_id",
-        "user",
+        "owner",
         "bank",
         "state_with_explanation",
         "error_message",
@@ -239,6 +239,27 @@ class ConnectionAdmin(MirrorAdmin):
     )
     def user(self, obj: Connection) -> str:
         return str(obj.powens_user.user)
+
+    @admin.display(description=_("user"))
+    def owner(self, obj: Connection) -> SafeString:
+        """The owner, linked to their user and Powens user pages when registered."""
+        user, powens_user = obj.powens_user.user, obj.powens_user
+        links = []
+        for target, text in (
+            (user, str(user)),
+            (powens_user, gettext("Powens user #%(id)s") % {"id": powens_user.powens_id}),
+        ):
+            opts = type(target)._meta
+            try:
+                url = reverse(
+                    f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                    args=[target.pk],
+                )
+            except NoReverseMatch:
+                links.append(format_html("{}", text))
+            else:
+                links.append(format_html('<a href="{}">{}</a>', url, text))
+        return format_html_join(" · ", "{}", ((link,) for link in links))
 
     @admin.display(description=_("bank"), ordering="connector__search_name")
     def bank(self, obj: Connection) -> SafeString:

@@ -36,6 +36,17 @@ def test_the_detail_masks_numbers_in_the_payload_too(admin_client, alice_connect
     assert 'name="_save"' not in html
 
 
+def test_the_bank_filter(admin_client, alice_connections):
+    bank = alice_connections[0].connector
+    kept = admin_client.get(
+        changelist("bankaccount"), {"connection__connector__uuid__exact": bank.uuid}
+    )
+    other = admin_client.get(changelist("bankaccount"), {"connection__connector__uuid__exact": "x"})
+
+    assert [str(a) for a in kept.context["cl"].result_list] == ["Compte chèques"]
+    assert list(other.context["cl"].result_list) == []
+
+
 @pytest.mark.parametrize(("value", "expected"), [("yes", ["Compte chèques"]), ("disabled", [])])
 def test_the_in_use_filter(admin_client, alice_connections, value, expected):
     response = admin_client.get(changelist("bankaccount"), {"in_use": value})

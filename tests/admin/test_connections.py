@@ -111,6 +111,8 @@ def test_the_detail_shows_every_field_sources_masked_accounts_and_the_payload(
     assert "12345678901" not in html
     assert "&quot;connector_uuid&quot;" in html  # the raw payload, pretty-printed
     assert "Fetch them from Powens" in html
+    assert f'href="/admin/auth/user/{connection(11).powens_user.user_id}/change/">alice</a>' in html
+    assert "Powens user #501" in html
     # Read-only: no form field, no save button, no delete link.
     assert 'name="_save"' not in html
     assert "deletelink" not in html
