@@ -19,7 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import mask
-from ..services import BatchItem, BatchResult
+from ..services import BatchItem, BatchResult, ChangedNotMirrored
 from ..states import StateInfo
 from ..templatetags.powens import bank_color
 
@@ -148,6 +148,12 @@ class MirrorAdmin(admin.ModelAdmin):
             if item.error is None:
                 text = gettext("%(object)s: %(result)s") % {"object": label, "result": done(item)}
                 self.message_user(request, text, messages.SUCCESS)
+            elif isinstance(item.error, ChangedNotMirrored):
+                text = gettext("%(object)s: %(reason)s") % {
+                    "object": label,
+                    "reason": str(item.error.message),
+                }
+                self.message_user(request, text, messages.WARNING)
             else:
                 text = gettext("%(object)s: not done. %(reason)s") % {
                     "object": label,

@@ -328,7 +328,9 @@ class ConnectorAdmin(MirrorAdmin):
                     )
                     return back
         except ServiceError as error:
-            self.message_user(request, str(error.message), messages.ERROR)
+            partly = isinstance(error, services.ChangedNotMirrored)
+            level = messages.WARNING if partly else messages.ERROR
+            self.message_user(request, str(error.message), level)
             return back
         self.message_user(request, text, messages.SUCCESS)
         return back

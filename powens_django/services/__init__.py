@@ -111,6 +111,7 @@ from .outcomes import (
     outcome_for,
 )
 from .staff import (
+    ChangedNotMirrored,
     ConfigTokenMissing,
     InvalidAuthMechanism,
     auth_mechanism_choices,
@@ -159,6 +160,7 @@ __all__ = [
     "Action",
     "BatchItem",
     "BatchResult",
+    "ChangedNotMirrored",
     "ConfigTokenMissing",
     "ConnectOptions",
     "ConnectorUnavailable",

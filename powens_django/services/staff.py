@@ -45,6 +45,19 @@ class InvalidAuthMechanism(ServiceError):
     default_message = _("This source does not offer that login method. Nothing was changed.")
 
 
+class ChangedNotMirrored(ServiceError):
+    """Powens made the change, but reading the connector back failed: the mirror
+    shows the old values until the next catalogue refresh."""
+
+    code = "changed_not_mirrored"
+    default_message = _(
+        "Changed at Powens, but reading it back failed: refresh the catalogue to see "
+        "the change here."
+    )
+    transient = True
+    http_status = 503
+
+
 def _config_client() -> Any:
     if not powens_settings.CONFIG_TOKEN:
         raise ConfigTokenMissing("POWENS['CONFIG_TOKEN'] is not set")
@@ -54,8 +67,11 @@ def _config_client() -> Any:
 def _remirror(uuid: str) -> Connector:
     """Read the connector back from Powens and mirror it (sources and countries
     included), without touching the rest of the catalogue."""
-    with powens_failures():
-        payload = get_client().get_connector(uuid, expand=CATALOGUE_EXPAND)
+    try:
+        with powens_failures():
+            payload = get_client().get_connector(uuid, expand=CATALOGUE_EXPAND)
+    except ServiceError as error:
+        raise ChangedNotMirrored(error.detail, powens_error=error.powens_error) from None
     sync.sync_connectors([payload], prune=False)
     connector = Connector.objects.filter(uuid=uuid).first()
     if connector is None:  # pragma: no cover - Powens answered another connector

@@ -128,6 +128,21 @@ def test_showing_again_goes_on_after_a_failure(admin_client, catalogue, powens_a
     ]
 
 
+def test_a_change_not_read_back_is_a_warning_not_a_failure(admin_client, catalogue, powens_api):
+    uuid = catalogue[1].uuid
+    powens_api.add("PUT", f"connectors/{uuid}", json=connector_payload(1, hidden=True))
+    powens_api.add("GET", f"connectors/{uuid}", status=503, json={"code": "bug"})
+
+    response = action(admin_client, "connector", "hide_at_powens", [catalogue[1]])
+
+    [message] = response.context["messages"]
+    assert message.level_tag == "warning"
+    assert str(message) == (
+        "Banque Numéro 1: Changed at Powens, but reading it back failed: refresh the "
+        "catalogue to see the change here."
+    )
+
+
 def test_without_a_config_token_nothing_is_sent(admin_client, catalogue, powens_api, settings):
     settings.POWENS = {**settings.POWENS, "CONFIG_TOKEN": None}
 

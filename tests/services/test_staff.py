@@ -38,6 +38,17 @@ def test_a_refusal_changes_nothing(powens_api, bank):
     assert Connector.objects.get(powens_id=1).hidden is False
 
 
+def test_a_change_powens_made_but_could_not_be_read_back_says_so(powens_api, bank):
+    powens_api.add("PUT", f"connectors/{uuid(1)}", json=connector_payload(1, hidden=True))
+    powens_api.add("GET", f"connectors/{uuid(1)}", status=503, json={"code": "bug"})
+
+    with pytest.raises(services.ChangedNotMirrored) as caught:
+        services.set_connector_hidden(bank, True)
+
+    assert "refresh the catalogue" in str(caught.value.message)
+    assert caught.value.powens_error is not None and caught.value.powens_error.status == 503
+
+
 def test_without_the_config_token_nothing_is_sent(powens_api, bank, settings):
     settings.POWENS = {**settings.POWENS, "CONFIG_TOKEN": ""}
 
