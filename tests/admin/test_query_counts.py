@@ -47,7 +47,9 @@ def catalogue(db):
     sync.sync_connectors([connector_payload(i) for i in range(1, 10)])
 
 
-@pytest.mark.parametrize("params", [{}, {"state": "needs_user"}, {"q": "alice"}])
+@pytest.mark.parametrize(
+    "params", [{}, {"state": "needs_user"}, {"q": "alice"}, {"_facets": "True"}]
+)
 def test_the_connections_list(admin_client, alice, bob, catalogue, params):
     add_connections([alice, bob], 10)
     few = queries(admin_client, changelist("connection"), **params)
@@ -58,11 +60,12 @@ def test_the_connections_list(admin_client, alice, bob, catalogue, params):
     assert many == few
 
 
-def test_the_connectors_list(admin_client):
+@pytest.mark.parametrize("params", [{}, {"country": "ES"}, {"_facets": "True"}])
+def test_the_connectors_list(admin_client, params):
     sync.sync_connectors([connector_payload(i) for i in range(1, 11)])
-    few = queries(admin_client, changelist("connector"))
+    few = queries(admin_client, changelist("connector"), **params)
     sync.sync_connectors([connector_payload(i) for i in range(1, 1001)])
-    many = queries(admin_client, changelist("connector"))
+    many = queries(admin_client, changelist("connector"), **params)
 
     assert many == few
 
