@@ -86,6 +86,14 @@ class MirrorAdmin(admin.ModelAdmin):
         self.message_user(request, text, messages.WARNING)
         return HttpResponseRedirect(self.url("changelist"))
 
+    def audit(self, request: HttpRequest, obj: Model, text: str, *, deleted: bool = False) -> None:
+        """Record in the admin's history that ``request.user`` did ``text`` to ``obj``
+        at Powens (a deletion when ``deleted``)."""
+        if deleted:
+            self.log_deletions(request, [obj])  # type: ignore[arg-type]
+        else:
+            self.log_change(request, obj, text)
+
     def url(self, name: str, *args: Any) -> str:
         """The URL of this admin's view ``name`` (``changelist``, ``change``...)."""
         return reverse(
@@ -139,15 +147,24 @@ class MirrorAdmin(admin.ModelAdmin):
         *,
         key: Callable[[Any], Any],
         done: Callable[[BatchItem], Any],
+        deleted: bool = False,
     ) -> None:
         """One message per object of ``result``: what was done (``done(item)``), or
-        why not (the service error's message, never its technical detail)."""
-        labels = {key(obj): str(obj) for obj in objects}
+        why not (the service error's message, never its technical detail).
+
+        What was done is also recorded in the admin's history (``LogEntry``: who did
+        what, when), as a deletion when ``deleted``.
+        """
+        by_key = {key(obj): obj for obj in objects}
         for item in result:
-            label = labels.get(item.key, str(item.key))
+            obj = by_key.get(item.key)
+            label = str(obj) if obj is not None else str(item.key)
             if item.error is None:
-                text = gettext("%(object)s: %(result)s") % {"object": label, "result": done(item)}
+                outcome = str(done(item))
+                text = gettext("%(object)s: %(result)s") % {"object": label, "result": outcome}
                 self.message_user(request, text, messages.SUCCESS)
+                if obj is not None:
+                    self.audit(request, obj, outcome, deleted=deleted)
             elif isinstance(item.error, ChangedNotMirrored):
                 text = gettext("%(object)s: %(reason)s") % {
                     "object": label,

@@ -370,6 +370,7 @@ class ConnectionAdmin(MirrorAdmin):
             objects,
             key=lambda c: c.powens_id,
             done=lambda i: _("deleted at Powens, then here."),
+            deleted=True,
         )
         return None
 
@@ -458,6 +459,7 @@ class ConnectionAdmin(MirrorAdmin):
             else gettext("Source “%(source)s” disabled.")
         )
         self.message_user(request, text % {"source": source.name}, messages.SUCCESS)
+        self.audit(request, connection, text % {"source": source.name})
         return back
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Connection]:

@@ -333,4 +333,5 @@ class ConnectorAdmin(MirrorAdmin):
             self.message_user(request, str(error.message), level)
             return back
         self.message_user(request, text, messages.SUCCESS)
+        self.audit(request, connector, text)
         return back

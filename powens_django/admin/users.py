@@ -91,5 +91,6 @@ class PowensUserAdmin(MirrorAdmin):
             objects,
             key=lambda u: u.powens_id if u.powens_id is not None else f"pk={u.pk}",
             done=lambda item: _("data deleted at Powens, then here."),
+            deleted=True,
         )
         return None

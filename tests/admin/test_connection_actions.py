@@ -4,6 +4,7 @@ message, one failure leaves its object as it was and stops nothing."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.urls import reverse
 
 from powens_django.models import BankAccount, Connection, ConnectionSource
@@ -57,6 +58,9 @@ def test_sync_now_once_confirmed_says_nobody_asked(admin_client, alice_connectio
 
     assert powens_api.query(0)["psu_requested"] == "false"
     assert messages_of(response) == ["Banque Numéro 1 #11: now “Up to date”."]
+    entry = LogEntry.objects.get()
+    assert (entry.object_id, entry.action_flag) == (str(connection(11).pk), CHANGE)
+    assert entry.change_message == "now “Up to date”."
 
 
 def test_one_failure_stops_nothing_and_leaves_its_connection_as_it_was(
@@ -130,6 +134,8 @@ def test_delete_once_confirmed_deletes_at_powens_then_here(
     assert list(Connection.objects.values_list("powens_id", flat=True)) == [12]
     assert not BankAccount.objects.exists()
     assert messages_of(response) == ["Banque Numéro 1 #11: deleted at Powens, then here."]
+    entry = LogEntry.objects.get()
+    assert (entry.object_repr, entry.action_flag) == ("Banque Numéro 1 #11", DELETION)
 
 
 def test_a_deletion_powens_refuses_keeps_everything(admin_client, alice_connections, powens_api):
@@ -140,6 +146,7 @@ def test_a_deletion_powens_refuses_keeps_everything(admin_client, alice_connecti
     assert Connection.objects.count() == 2
     assert BankAccount.objects.count() == 1
     assert "not done" in messages_of(response)[0]
+    assert not LogEntry.objects.exists()
 
 
 def source_url(row: Connection, source_id) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin.models import DELETION, LogEntry
 
 from powens_django.models import BankAccount, Connection, PowensUser
 
@@ -67,4 +68,7 @@ def test_deleting_at_powens_once_confirmed(admin_client, alice_connections, bob,
         "alice (Powens #501): data deleted at Powens, then here.",
         "bob (Powens #502): not done. We could not reach the bank connection service. "
         "Please try again shortly.",
+    ]
+    assert [(e.object_repr, e.action_flag, e.user.username) for e in LogEntry.objects.all()] == [
+        ("alice (Powens #501)", DELETION, "admin")
     ]
