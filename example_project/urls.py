@@ -20,3 +20,4 @@ urlpatterns = [
 # demo that allows it out loud (example_project/settings.py).
 if apps.is_installed("powens_django.sandbox"):
     urlpatterns += [path("sandbox/2.0/", include("powens_django.sandbox.urls"))]
+    urlpatterns += [path("sandbox/webview/", include("powens_django.sandbox.webview_urls"))]

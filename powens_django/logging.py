@@ -2,7 +2,8 @@
 
 A web authorization comes back to the site's callback as
 ``/banks/callback/?state=...&id_connection=...`` and the sandbox's bank page lives at
-``/sandbox/2.0/bank/<single-use id>``: a server's access log (Django's ``django.server``
+``/sandbox/2.0/bank/<single-use id>`` (its Webview visits at
+``/sandbox/webview/v/<id>/``): a server's access log (Django's ``django.server``
 logger under ``runserver``, gunicorn's ``gunicorn.access``) would keep both. Attach
 :class:`RedactURLSecrets` to those loggers' handlers::
 
@@ -32,8 +33,8 @@ REDACTED = "[redacted]"
 
 # A query string: from "?" to the next blank or quote (request lines, referers).
 _QUERY = re.compile(r"\?[^\s\"']*")
-# The sandbox bank page's flow id (secrets.token_urlsafe(32)).
-_BANK_PAGE = re.compile(r"(/bank/)[A-Za-z0-9_-]{16,}")
+# The sandbox bank page's flow id and its Webview visit id (secrets.token_urlsafe).
+_BANK_PAGE = re.compile(r"(/bank/|/webview/v/)[A-Za-z0-9_-]{16,}")
 # gunicorn's access-log atoms holding the query string alone.
 _QUERY_ATOMS = frozenset({"q", "{query_string}e"})
 

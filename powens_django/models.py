@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .fields import EncryptedTextField
 from .states import (
@@ -209,7 +210,7 @@ class Connection(MirroredModel):
     error_message = models.TextField(_("bank message"), null=True, blank=True)
     #: Fields the connection asks for in its current state (OTP, new credentials).
     fields = models.JSONField(null=True, blank=True)
-    active = models.BooleanField(_("active"), default=True)
+    active = models.BooleanField(pgettext_lazy("connection", "active"), default=True)
     last_update = models.DateTimeField(_("last successful update"), null=True, blank=True)
     created = models.DateTimeField(_("created at Powens"), null=True, blank=True)
     last_push = models.DateTimeField(null=True, blank=True)

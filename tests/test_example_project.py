@@ -94,7 +94,7 @@ def test_demo_setup_loads_the_sandbox_catalogue_once_however_often_it_runs(demo_
 
     again = manage(demo_env, "demo_setup")
 
-    assert "0 connectors created, 24 updated" in again
+    assert "24 connectors (0 created, 0 updated, 24 unchanged); 1 hidden" in again
     assert manage(demo_env, "shell", "-c", count).split()[-1] == "24"
 
 

@@ -63,3 +63,25 @@ def test_the_french_catalogue_holds_every_message_of_the_code_and_no_stale_one(t
 
     assert sorted(extracted - committed) == [], "run make messages-update and translate"
     assert sorted(committed - extracted) == [], "stale messages in the French catalogue"
+
+
+def test_the_apps_french_wins_over_the_admins_in_a_site_listing_admin_first():
+    """A site lists django.contrib.admin (and auth...) before powens_django, and Django
+    gives the first app's translation of a shared msgid: "Change" would read
+    "Modification". Short words that collide carry a context (pgettext) instead."""
+    from django.conf import settings
+
+    assert settings.INSTALLED_APPS.index("django.contrib.admin") < settings.INSTALLED_APPS.index(
+        "powens_django"
+    )
+    with (LOCALE / "fr" / "LC_MESSAGES" / "django.po").open("rb") as handle:
+        catalogue = read_po(handle, locale="fr")
+    lost = []
+    with translation.override("fr"):
+        for message in catalogue:
+            if not message.id or isinstance(message.id, tuple | list) or message.context:
+                continue
+            if translation.gettext(message.id) != message.string:
+                lost.append((message.id, translation.gettext(message.id), message.string))
+
+    assert lost == []

@@ -25,6 +25,7 @@ FRONT_DOORS = sorted(
         *(PACKAGE / "management" / "commands").glob("*.py"),
         *(PACKAGE / "templatetags").glob("*.py"),
         *[path for name in ("admin.py", "webhooks.py") if (path := PACKAGE / name).exists()],
+        *(PACKAGE / "admin").glob("*.py"),
         *(PACKAGE / "api").glob("*.py"),
         *(PACKAGE / "webhooks").glob("*.py"),
     ]

@@ -27,6 +27,14 @@ def test_a_django_server_line_loses_the_state_and_the_bank_page_id():
     assert page.getMessage() == '"POST /sandbox/2.0/bank/[redacted] HTTP/1.1" 303 0'
 
 
+def test_a_sandbox_webview_visit_id_is_redacted():
+    page = record('"%s" %s %s', (f"POST /sandbox/webview/v/{BANK}/linked/ HTTP/1.1", "303", "0"))
+
+    assert RedactURLSecrets().filter(page)
+
+    assert page.getMessage() == '"POST /sandbox/webview/v/[redacted]/linked/ HTTP/1.1" 303 0'
+
+
 def test_a_gunicorn_access_line_loses_them_in_every_atom():
     atoms = {
         "r": f"GET /banks/callback/?state={STATE} HTTP/1.1",

@@ -120,6 +120,18 @@ def _relevant_fields(connector: Connector, sources: list[ConnectorSource]) -> li
     ]
 
 
+def credentials_fields(connector: Connector, connection: Connection | None = None) -> list[dict]:
+    """The credentials fields a form asks: those of ``connection``'s sources, or of the
+    sources a new credentials connection on ``connector`` would start with."""
+    if connection is not None:
+        sources = [
+            s.connector_source for s in connection.sources.select_related("connector_source")
+        ]
+    else:
+        sources = pick_sources(connector, "credentials", None)
+    return _relevant_fields(connector, sources)
+
+
 def _matches(pattern: str, value: str) -> bool:
     try:
         return regex.search(pattern, value, timeout=0.1) is not None

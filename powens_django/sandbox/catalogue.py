@@ -59,7 +59,8 @@ def _disabled(value: str | None) -> dt.datetime | None:
 def load_catalogue(entries: tuple[dict[str, Any], ...] | None = None) -> tuple[int, int]:
     """Create or update the shipped connectors, matched on ``uuid``; idempotent.
 
-    Returns ``(created, updated)``. Connectors that are not in the catalogue
+    Returns ``(created, updated)``: ``updated`` counts only connectors whose stored
+    values changed (a second run reports 0). Connectors that are not in the catalogue
     (synthetic ones) are left alone.
     """
     created = updated = 0
@@ -69,23 +70,33 @@ def load_catalogue(entries: tuple[dict[str, Any], ...] | None = None) -> tuple[i
             defaults[key] = defaults[key] or []
         for key in ("countries", "urls", "fields", "payment_fields"):
             defaults[key] = defaults[key] or []
-        connector, was_created = Connector.objects.update_or_create(
-            uuid=uuid.UUID(entry["uuid"]), defaults=defaults
+        connector_uuid = uuid.UUID(entry["uuid"])
+        connector = Connector.objects.filter(uuid=connector_uuid).first()
+        changed = connector is None or any(
+            getattr(connector, name) != value for name, value in defaults.items()
         )
-        created += was_created
-        updated += not was_created
+        if connector is None:
+            connector = Connector.objects.create(uuid=connector_uuid, **defaults)
+            created += 1
+        elif changed:
+            Connector.objects.filter(pk=connector.pk).update(**defaults)
+            updated += 1
         for source in entry["sources"]:
-            ConnectorSource.objects.update_or_create(
-                connector=connector,
-                name=source["name"],
-                defaults={
-                    "auth_mechanism": source.get("auth_mechanism"),
-                    "available_auth_mechanisms": source.get("available_auth_mechanisms") or [],
-                    "priority": source.get("priority", 1),
-                    "account_usages": source.get("account_usages") or [],
-                    "disabled": _disabled(source.get("disabled")),
-                },
-            )
+            values = {
+                "auth_mechanism": source.get("auth_mechanism"),
+                "available_auth_mechanisms": source.get("available_auth_mechanisms") or [],
+                "priority": source.get("priority", 1),
+                "account_usages": source.get("account_usages") or [],
+                "disabled": _disabled(source.get("disabled")),
+            }
+            row = ConnectorSource.objects.filter(connector=connector, name=source["name"]).first()
+            if row is None:
+                ConnectorSource.objects.create(connector=connector, name=source["name"], **values)
+            elif any(getattr(row, name) != value for name, value in values.items()):
+                ConnectorSource.objects.filter(pk=row.pk).update(**values)
+                if not changed:
+                    updated += 1
+                    changed = True
     return created, updated
 
 

@@ -101,6 +101,20 @@ def check_sandbox_settings(app_configs: Any = None, **kwargs: Any) -> list[Check
                 id="powens_sandbox.E003",
             )
         )
+    domains = raw.get("WEBVIEW_DOMAINS", [])
+    if (
+        isinstance(domains, str)
+        or not isinstance(domains, list | tuple)
+        or not all(isinstance(item, str) and item for item in domains)
+    ):
+        messages.append(
+            Error(
+                f"{SETTING_NAME}['WEBVIEW_DOMAINS'] must be a list of domains.",
+                hint='Write e.g. ["acme-sandbox.biapi.pro"]: the values of the Webview\'s '
+                "domain parameter accepted besides the sandbox's own host[:port].",
+                id="powens_sandbox.E008",
+            )
+        )
     if raw.get("WEBHOOK_AUTH", "hmac") not in ("hmac", "bearer"):
         messages.append(
             Error(

@@ -60,6 +60,9 @@ DEFAULTS: dict[str, Any] = {
     # Lifetime of temporary codes and webauth bank pages, in seconds.
     "CODE_TTL": 1800,
     "WEBAUTH_TTL": 1800,
+    # Values of the Webview's `domain` parameter accepted besides the request's own
+    # host[:port] (e.g. "acme-sandbox.biapi.pro" when the app is set up with a domain).
+    "WEBVIEW_DOMAINS": [],
 }
 
 
@@ -79,6 +82,14 @@ def clients() -> dict[str, str]:
 def config_tokens() -> list[str]:
     """Accepted configuration tokens."""
     return [str(t) for t in (get("CONFIG_TOKENS") or []) if t]
+
+
+def webview_domains() -> list[str]:
+    """Extra accepted values of the Webview's ``domain`` parameter, lowercased."""
+    value = get("WEBVIEW_DOMAINS") or []
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        return []
+    return [str(item).strip().lower() for item in value if str(item).strip()]
 
 
 def redirect_uri_problem(value: Any) -> str | None:

@@ -287,3 +287,37 @@ class KeyPair(models.Model):
 
     def __str__(self) -> str:
         return self.kid
+
+
+class WebviewVisit(models.Model):
+    """A person's visit to the sandbox Webview (``/sandbox/webview/{lang}/{flow}/``):
+    unguessable id in its URLs, single use (finished once it redirects back),
+    expiring after ``CODE_TTL``."""
+
+    CONNECT = "connect"
+    RECONNECT = "reconnect"
+    MANAGE = "manage"
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    client_id = models.CharField(max_length=100)
+    redirect_uri = models.TextField()
+    state = models.CharField(max_length=200, null=True, blank=True)
+    lang = models.CharField(max_length=2, default="en")
+    flow = models.CharField(max_length=20)
+    #: The ``connector_uuids`` filter of a connect (strings), empty for the catalogue.
+    connector_uuids = models.JSONField(default=list)
+    #: The connection a reconnect works on.
+    connection = models.ForeignKey(
+        Connection, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    #: A reconnect with ``reset_credentials=true`` that has not had new credentials yet.
+    reset_credentials = models.BooleanField(default=False)
+    #: Connections linked (connect) or reconnected (reconnect, manage) in this visit.
+    connection_ids = models.JSONField(default=list)
+    created = models.DateTimeField()
+    expires = models.DateTimeField()
+    finished = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"webview {self.flow} of user {self.user_id}"

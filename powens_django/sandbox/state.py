@@ -18,18 +18,20 @@ from .models import (
     User,
     WebauthFlow,
     WebhookDelivery,
+    WebviewVisit,
 )
 
 
 @transaction.atomic
 def reset(*, everything: bool = False) -> None:
-    """Delete users, tokens, connections, accounts, logs, bank pages and webhook
-    deliveries; with ``everything``, the connectors and the RSA key as well.
+    """Delete users, tokens, connections, accounts, logs, bank pages, Webview
+    visits and webhook deliveries; with ``everything``, the connectors and the RSA key as well.
 
     Rows are deleted, not truncated, so that ids (``id_webhook_data`` above all)
     are never handed out twice.
     """
     for model in (
+        WebviewVisit,
         WebauthFlow,
         Transaction,
         BankAccount,

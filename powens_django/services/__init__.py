@@ -21,7 +21,7 @@ The contract:
 
 Modules: :mod:`.users`, :mod:`.catalogue`, :mod:`.connections`, :mod:`.webauth`,
 :mod:`.webview`, :mod:`.credentials`, :mod:`.reconcile`, :mod:`.batch`, :mod:`.webhooks`,
-:mod:`.outcomes`, :mod:`.errors`.
+:mod:`.staff` (the admin's connector and user operations), :mod:`.outcomes`, :mod:`.errors`.
 """
 
 from ..states import Action, OutcomeKind
@@ -110,6 +110,18 @@ from .outcomes import (
     Outcome,
     outcome_for,
 )
+from .staff import (
+    ChangedNotMirrored,
+    ConfigTokenMissing,
+    InvalidAuthMechanism,
+    auth_mechanism_choices,
+    delete_powens_users,
+    set_connections_active,
+    set_connector_hidden,
+    set_connector_source_auth_mechanism,
+    set_connector_source_enabled,
+    set_connectors_hidden,
+)
 from .users import (
     client_for,
     delete_powens_user,
@@ -163,9 +175,12 @@ __all__ = [
     "Action",
     "BatchItem",
     "BatchResult",
+    "ChangedNotMirrored",
+    "ConfigTokenMissing",
     "ConnectOptions",
     "ConnectorUnavailable",
     "FieldsRequest",
+    "InvalidAuthMechanism",
     "InvalidCallback",
     "LinkInProgress",
     "LinkOutcome",
@@ -188,6 +203,7 @@ __all__ = [
     "WebhookFailed",
     "WebhookRefused",
     "add_credentials_connection",
+    "auth_mechanism_choices",
     "catalogue_countries",
     "check_connectable",
     "check_may_link",
@@ -200,6 +216,7 @@ __all__ = [
     "delete_connection",
     "delete_connections",
     "delete_powens_user",
+    "delete_powens_users",
     "ensure_powens_user",
     "events_to_reprocess",
     "fetch_connection",
@@ -235,6 +252,11 @@ __all__ = [
     "retry_powens_user_deletions",
     "search_connectors",
     "set_connection_active",
+    "set_connections_active",
+    "set_connector_hidden",
+    "set_connector_source_auth_mechanism",
+    "set_connector_source_enabled",
+    "set_connectors_hidden",
     "set_source_enabled",
     "start_webauth",
     "start_webview",

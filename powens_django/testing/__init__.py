@@ -39,6 +39,7 @@ from .mixins import SandboxLiveServerMixin
 
 __all__ = [
     "SANDBOX_PATH",
+    "SANDBOX_WEBVIEW_PATH",
     "LiveRequests",
     "SandboxLiveServerMixin",
     "deliver_webhook",
@@ -53,6 +54,8 @@ __all__ = [
 
 #: Where the sandbox is mounted, relative to the site's root.
 SANDBOX_PATH = "/sandbox/2.0/"
+#: Where the sandbox's Webview is mounted (``powens_django.sandbox.webview_urls``).
+SANDBOX_WEBVIEW_PATH = "/sandbox/webview"
 
 #: ``POWENS_SANDBOX`` keys set for tests: webhooks before the triggering answer
 #: returns and no artificial waits, so tests can assert at once.
@@ -73,6 +76,7 @@ def sandbox_powens_settings(base: dict[str, Any], server_url: str) -> dict[str, 
         **base,
         "DOMAIN": None,
         "API_URL": server_url.rstrip("/") + SANDBOX_PATH,
+        "WEBVIEW_URL": server_url.rstrip("/") + SANDBOX_WEBVIEW_PATH,
         "MAX_RETRIES": 0,
         "TIMEOUT": (5.0, 30.0),
     }

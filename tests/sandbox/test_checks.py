@@ -29,6 +29,8 @@ def test_the_test_settings_pass(settings):
         ({"WEBHOOK_AUTH": "oauth"}, "powens_sandbox.E004"),
         ({"WEBHOOK_DELIVERY": "later"}, "powens_sandbox.E005"),
         ({"WEBHOOK_SECRETS": ["x"]}, "powens_sandbox.W001"),
+        ({"WEBVIEW_DOMAINS": "acme.biapi.pro"}, "powens_sandbox.E008"),
+        ({"WEBVIEW_DOMAINS": ["acme.biapi.pro", ""]}, "powens_sandbox.E008"),
     ],
 )
 def test_unusable_values_are_reported(settings, values, expected):

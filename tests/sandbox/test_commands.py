@@ -14,7 +14,9 @@ from powens_django.sandbox.models import (
     KeyPair,
     User,
     WebhookDelivery,
+    WebviewVisit,
 )
+from powens_django.sandbox.wire import now
 
 from .conftest import SANDBOX_DB
 
@@ -32,8 +34,9 @@ def test_load_catalogue_is_idempotent(shipped):
     first = run("sandbox_load_catalogue")
     second = run("sandbox_load_catalogue")
 
-    assert f"{len(shipped)} connectors created" in first
-    assert "0 connectors created" in second
+    assert f"{len(shipped)} connectors ({len(shipped)} created, 0 updated, 0 unchanged)" in first
+    assert f"(0 created, 0 updated, {len(shipped)} unchanged)" in second
+    assert "1 hidden" in second
     assert Connector.objects.count() == len(shipped) >= 20
 
 
@@ -58,12 +61,22 @@ def test_generate_connectors_needs_a_positive_count():
 def test_reset_empties_users_and_connections_but_keeps_the_catalogue(api, user, connect, receiver):
     connect()
     api.get("publickey")
+    WebviewVisit.objects.create(
+        token="t",
+        user_id=user.id,
+        client_id="1",
+        redirect_uri="https://site.example/cb",
+        flow="manage",
+        created=now(),
+        expires=now(),
+    )
 
     run("sandbox_reset")
 
     assert not User.objects.exists()
     assert not Connection.objects.exists()
     assert not WebhookDelivery.objects.exists()
+    assert not WebviewVisit.objects.exists()
     assert Connector.objects.exists()
     assert KeyPair.objects.exists()
     assert api.get("users/me", token=user.token).status_code == 401

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ...catalogue import load_catalogue
+from ...catalogue import load_catalogue, shipped_catalogue
 
 
 class Command(BaseCommand):
@@ -12,5 +12,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         created, updated = load_catalogue()
-        message = f"Sandbox catalogue: {created} connectors created, {updated} updated."
+        shipped = len(shipped_catalogue())
+        hidden = sum(1 for entry in shipped_catalogue() if entry.get("hidden"))
+        message = (
+            f"Sandbox catalogue: {shipped} connectors ({created} created, {updated} updated, "
+            f"{shipped - created - updated} unchanged)"
+            + (f"; {hidden} hidden, as Powens hides some: not offered to people" if hidden else "")
+            + "."
+        )
         self.stdout.write(self.style.SUCCESS(message))
