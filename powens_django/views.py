@@ -238,8 +238,9 @@ def _start_webauth(
     source: str | None = None,
     next_url: str = "",
 ) -> HttpResponse:
-    try:
-        start = services.start_webauth(
+    return _send_to_flow(
+        request,
+        lambda: services.start_webauth(
             request.user,
             connector=connector,
             connection=connection,
@@ -247,18 +248,9 @@ def _start_webauth(
             session_key=_session_key(request),
             next_url=next_url,
             request=request,
-        )
-    except services.NothingToRepair as error:
-        messages.info(request, get_adapter(request).error_message(error))
-        return redirect("powens:connections")
-    except services.ConnectorUnavailable as error:
-        messages.error(request, get_adapter(request).error_message(error))
-        return redirect("powens:picker")
-    except services.ServiceError as error:
-        if connection is not None and not isinstance(error, services.NotAllowed):
-            return _back(request, error, "powens:connection", connection.powens_id)
-        return _failure(request, error)
-    return HttpResponseRedirect(start.url)
+        ),
+        connection=connection,
+    )
 
 
 def _start_webview(
@@ -270,8 +262,9 @@ def _start_webview(
     reset_credentials: bool | None = None,
     next_url: str = "",
 ) -> HttpResponse:
-    try:
-        start = services.start_webview(
+    return _send_to_flow(
+        request,
+        lambda: services.start_webview(
             request.user,
             flow,
             connector=connector,
@@ -280,7 +273,24 @@ def _start_webview(
             session_key=_session_key(request),
             next_url=next_url,
             request=request,
-        )
+        ),
+        connection=connection,
+    )
+
+
+def _send_to_flow(
+    request: HttpRequest,
+    start: Callable[[], services.webauth.WebauthStart],
+    *,
+    connection: Connection | None,
+) -> HttpResponse:
+    """Redirect to the browser flow ``start()`` begins (the bank's website, Powens'
+    Webview), or say why it could not begin."""
+    try:
+        started = start()
+    except services.NothingToRepair as error:
+        messages.info(request, get_adapter(request).error_message(error))
+        return redirect("powens:connections")
     except services.ConnectorUnavailable as error:
         messages.error(request, get_adapter(request).error_message(error))
         return redirect("powens:picker")
@@ -288,7 +298,7 @@ def _start_webview(
         if connection is not None and not isinstance(error, services.NotAllowed):
             return _back(request, error, "powens:connection", connection.powens_id)
         return _failure(request, error)
-    return HttpResponseRedirect(start.url)
+    return HttpResponseRedirect(started.url)
 
 
 def _webview_page(

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -163,7 +164,7 @@ def _problem_text(problem: Any) -> str:
 
 def not_found() -> exceptions.NotFound:
     """The 404 for an object this user does not have (or that does not exist)."""
-    return exceptions.NotFound(_("Not found."))
+    return exceptions.NotFound(pgettext_lazy("api", "Not found."))
 
 
 __all__ = [

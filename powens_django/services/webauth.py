@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import signals
 from ..conf import powens_settings
 from ..logsafe import printable
-from ..models import Connection, Connector, LinkState
+from ..models import Connection, Connector, LinkState, PowensUser
 from .catalogue import check_connectable
 from .connections import fetch_connection, fetch_connections
 from .errors import (
@@ -92,14 +92,9 @@ def start_webauth(
     """
     if (connector is None) == (connection is None):
         raise ValueError("Give exactly one of connector and connection")
-    check_may_link(user, request=request)
-    if connector is not None:
-        check_connectable(connector, request=request)
-    if connection is not None and connection.powens_user.user_id != user.pk:
-        raise NotFound("This connection belongs to another user")
-    if redirect_uri is None:
-        redirect_uri = get_redirect_uri(request)
-    powens_user = ensure_powens_user(user, request=request)
+    powens_user, redirect_uri = prepare_flow(
+        user, connector=connector, connection=connection, redirect_uri=redirect_uri, request=request
+    )
     record, state = new_state(
         user,
         session_key=session_key,
@@ -128,6 +123,28 @@ def start_webauth(
     # Only a start Powens accepted may push out the user's older pending flows.
     prune_states(user, record)
     return WebauthStart(url=url, state=state)
+
+
+def prepare_flow(
+    user: AnyUser,
+    *,
+    connector: Connector | None,
+    connection: Connection | None,
+    redirect_uri: str | None,
+    request: HttpRequest | None,
+) -> tuple[PowensUser, str]:
+    """What every browser flow checks before it starts: the adapter lets ``user``
+    link, ``connector`` may be linked, ``connection`` is the user's. Returns the user's
+    Powens account (made on first use) and the ``redirect_uri`` (the adapter's by
+    default)."""
+    check_may_link(user, request=request)
+    if connector is not None:
+        check_connectable(connector, request=request)
+    if connection is not None and connection.powens_user.user_id != user.pk:
+        raise NotFound("This connection belongs to another user")
+    if redirect_uri is None:
+        redirect_uri = get_redirect_uri(request)
+    return ensure_powens_user(user, request=request), redirect_uri
 
 
 def new_state(

@@ -18,10 +18,9 @@ from django.utils import translation
 
 from ..conf import powens_settings
 from ..models import Connection, Connector
-from .catalogue import check_connectable
-from .errors import NotFound, powens_failures
-from .users import AnyUser, client_for, ensure_powens_user
-from .webauth import WebauthStart, check_may_link, get_redirect_uri, new_state, prune_states
+from .errors import powens_failures
+from .users import AnyUser, client_for
+from .webauth import WebauthStart, new_state, prepare_flow, prune_states
 
 Flow = Literal["connect", "reconnect", "manage"]
 FLOWS = ("connect", "reconnect", "manage")
@@ -101,14 +100,9 @@ def start_webview(
         raise ValueError(f"Unknown Webview flow {flow!r}")
     if flow == "reconnect" and connection is None:
         raise ValueError("The reconnect flow needs a connection")
-    check_may_link(user, request=request)
-    if connector is not None:
-        check_connectable(connector, request=request)
-    if connection is not None and connection.powens_user.user_id != user.pk:
-        raise NotFound("This connection belongs to another user")
-    if redirect_uri is None:
-        redirect_uri = get_redirect_uri(request)
-    powens_user = ensure_powens_user(user, request=request)
+    powens_user, redirect_uri = prepare_flow(
+        user, connector=connector, connection=connection, redirect_uri=redirect_uri, request=request
+    )
     record, state = new_state(
         user,
         session_key=session_key,
