@@ -140,8 +140,11 @@ def _route(request: HttpRequest, outcome: services.Outcome, *, next_url: str = "
         return redirect("powens:connection_fields", powens_id=connection.powens_id)
     if outcome.kind in (OutcomeKind.DECOUPLED, OutcomeKind.VALIDATING):
         return redirect("powens:connection_wait", powens_id=connection.powens_id)
-    info = outcome.state_info
-    messages.warning(request, f"{info.label}: {info.explanation}")
+    # The connection's page explains the state: the message only says where we are.
+    messages.warning(
+        request,
+        _("%(bank)s is linked, but needs attention.") % {"bank": connection.connector_name},
+    )
     return redirect("powens:connection", powens_id=connection.powens_id)
 
 
@@ -554,6 +557,10 @@ def connection_fields(request: HttpRequest, powens_id: int) -> HttpResponse:
             "asked": asked,
             "info": connection.state_info,
             "bank_message": bank_message,
+            # Asked for something new (an OTP) and not refused: the bank's words guide.
+            "bank_message_is_info": asked.asked_by_bank and problem is None
+            and connection.state_info.kind == OutcomeKind.NEEDS_FIELDS
+            and request.method != "POST",
             "problem": problem,
         },
     )
