@@ -43,5 +43,7 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[misc,valid-type]
 
 if __name__ == "__main__":
     root = Path(__file__).resolve().parent
-    for path in compile_catalogues(root / "powens_django" / "locale"):
-        print(f"compiled {path.relative_to(root)}", file=sys.stderr)
+    # The app's catalogues, and the example site's own (its pages beside the app's).
+    for folder in (root / "powens_django" / "locale", root / "example_project" / "locale"):
+        for path in compile_catalogues(folder):
+            print(f"compiled {path.relative_to(root)}", file=sys.stderr)

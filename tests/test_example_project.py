@@ -376,3 +376,13 @@ def test_the_example_sqlite_database_uses_immediate_transactions(demo_env):
     )
 
     assert printed.strip().splitlines()[-1] == "IMMEDIATE"
+
+
+def test_the_demo_pages_are_french_in_french(demo_server):
+    home = requests.get(demo_server + "/", headers={"Accept-Language": "fr"}, timeout=10).text
+    login = requests.get(
+        demo_server + "/accounts/login/", headers={"Accept-Language": "fr"}, timeout=10
+    ).text
+
+    assert "Site d'exemple powens-django" in home.replace("&#x27;", "'")
+    assert "Comptes de démonstration" in login and "Demo accounts" not in login
