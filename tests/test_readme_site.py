@@ -68,7 +68,9 @@ def site(tmp_path_factory):
         capture_output=True,
     )
     port = free_port()
-    readme_settings, readme_urls = blocks("README.md", "## Adding it to an existing site")
+    readme_settings, readme_sqlite, readme_urls = blocks(
+        "README.md", "## Adding it to an existing site"
+    )
     sandbox_setup, sandbox_app = blocks("docs/sandbox.md", "## Running it")[:2]
     sandbox_settings, sandbox_urls = sandbox_setup.split("# urls.py")
     here = f"127.0.0.1:{port}"
@@ -78,6 +80,8 @@ def site(tmp_path_factory):
         settings.read_text()
         + "\n"
         + merged(readme_settings, "INSTALLED_APPS")
+        + "\n"
+        + readme_sqlite
         + "\n"
         + sandbox_settings.replace("127.0.0.1:8000", here)
         + "\n"
