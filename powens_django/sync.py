@@ -29,6 +29,7 @@ from .client.api import RESERVED_CONNECTION_KEYS
 from .client.dates import parse_datetime
 from .models import (
     BankAccount,
+    CatalogueVersion,
     Connection,
     ConnectionSource,
     Connector,
@@ -440,7 +441,31 @@ def sync_connectors(
             bulk.delete_in(ConnectorSource, field="connector", values=gone)
             bulk.delete_in(ConnectorCountry, field="connector", values=gone)
             result.removed = bulk.delete_in(Connector, field="pk", values=gone)
+        if result.created or result.updated or result.removed:
+            _catalogue_changed(now)
     return result
+
+
+def _catalogue_changed(now: Any) -> None:
+    # In the sync's transaction: pages see the new version when the rows commit. One
+    # statement whether or not the row exists yet.
+    connection = connections[router.db_for_write(CatalogueVersion)]
+    if connection.vendor in ("sqlite", "postgresql"):
+        q = connection.ops.quote_name
+        table = q(CatalogueVersion._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (id, version, changed_at) VALUES (1, 1, %s) "  # noqa: S608
+                f"ON CONFLICT (id) DO UPDATE SET version = {table}.version + 1, "
+                "changed_at = excluded.changed_at",
+                [connection.ops.adapt_datetimefield_value(now)],
+            )
+        return
+    bumped = CatalogueVersion._default_manager.filter(pk=1).update(
+        version=models.F("version") + 1, changed_at=now
+    )
+    if not bumped:
+        CatalogueVersion._default_manager.create(pk=1, version=1, changed_at=now)
 
 
 #: The key of PostgreSQL's transaction-level advisory lock held by a catalogue sync.
