@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -27,18 +29,21 @@ _FAST_VENDORS = frozenset({"sqlite", "postgresql"})
 
 
 class EncodedJSON(str):
-    """JSON already encoded (``text``) for a JSON column, with the data it encodes.
+    """JSON already encoded (``text``) for a JSON column.
 
     Sync encodes each payload once, to hash it; handing that text to the upsert saves
-    encoding it a second time.
+    encoding it a second time. ``data`` is what it encodes (decoded again from the
+    text, and only for the databases that need values rather than text).
     """
 
-    data: Any
+    __slots__ = ()
 
     def __new__(cls, data: Any, text: str) -> EncodedJSON:
-        encoded = super().__new__(cls, text)
-        encoded.data = data
-        return encoded
+        return super().__new__(cls, text)
+
+    @property
+    def data(self) -> Any:
+        return orjson.loads(str.__str__(self))
 
 
 def _plain(value: Any) -> Any:
@@ -47,8 +52,10 @@ def _plain(value: Any) -> Any:
 
 def _to_json(field: models.Field, value: Any) -> Any:
     """A value as PostgreSQL's ``jsonb_to_recordset`` reads it back into its column."""
+    if isinstance(value, EncodedJSON):
+        return orjson.Fragment(str.__str__(value))  # inserted as it is, not re-encoded
     if value is None or isinstance(field, models.JSONField):
-        return _plain(value)  # a jsonb member is read as jsonb
+        return value  # a jsonb member is read as jsonb
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
@@ -69,11 +76,22 @@ def _sqlite_converter(field: models.Field, connection: BaseDatabaseWrapper) -> A
                 return None
             if isinstance(value, EncodedJSON):
                 return str.__str__(value)
-            if type(value) is list and len(value) <= 8 and all(type(v) is str for v in value):
-                key = tuple(value)
-                if key not in memo:
-                    memo[key] = json.dumps(value, cls=field.encoder)
-                return memo[key]
+            if type(value) is list and len(value) <= 8:
+                try:
+                    return memo[tuple(value)]
+                except KeyError:
+                    memo[tuple(value)] = encoded = encode(value)
+                    return encoded
+                except TypeError:  # unhashable members: not one of those short lists
+                    pass
+            return encode(value)
+
+        def encode(value: Any) -> str:
+            if field.encoder is None:
+                try:
+                    return _dumps(value)
+                except TypeError:  # orjson refuses it (an integer beyond 64 bits)
+                    pass
             return json.dumps(value, cls=field.encoder)
 
         return to_json
@@ -91,6 +109,8 @@ def _sqlite_converter(field: models.Field, connection: BaseDatabaseWrapper) -> A
         return to_datetime
     if isinstance(field, models.DateField):
         return lambda value: None if value is None else value.isoformat()
+    if isinstance(field, models.ForeignKey):
+        field = field.target_field
     if isinstance(
         field, models.BooleanField | models.IntegerField | models.CharField | models.TextField
     ):
@@ -158,16 +178,26 @@ def upsert(
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)
         return
-    payload = json.dumps(
-        [
-            {
-                column: _to_json(field, row[name])  # type: ignore[arg-type]
-                for name, field, column in zip(names, fields, columns, strict=True)
-            }
-            for row in rows
-        ],
-        separators=(",", ":"),
-    )
+    records = [
+        {
+            column: _to_json(field, row[name])  # type: ignore[arg-type]
+            for name, field, column in zip(names, fields, columns, strict=True)
+        }
+        for row in rows
+    ]
+    try:
+        payload = _dumps(records)
+    except TypeError:  # orjson refuses a value (an integer beyond 64 bits)
+        payload = json.dumps(
+            [
+                {
+                    column: _plain(row[name]) if isinstance(row[name], EncodedJSON) else value
+                    for (column, value), name in zip(record.items(), names, strict=True)
+                }
+                for record, row in zip(records, rows, strict=True)
+            ],
+            separators=(",", ":"),
+        )
     record = ", ".join(
         f"{q(c)} {_column_type(f, connection)}"  # type: ignore[arg-type]
         for c, f in zip(columns, fields, strict=True)
@@ -247,3 +277,116 @@ def delete_in(
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(items)])
         return cursor.rowcount
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON text (orjson: NaN and infinities become null)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+
+
+def _copy_text(field: models.Field, value: Any) -> Any:
+    """A value as COPY's text format reads it into its column (psycopg adapts the rest)."""
+    if value is None:
+        return None
+    if isinstance(field, models.JSONField):
+        if isinstance(value, EncodedJSON):
+            return str.__str__(value)  # the text sync already encoded: not encoded again
+        if field.encoder is None:
+            try:
+                return _dumps(value)
+            except TypeError:
+                pass
+        return json.dumps(value, cls=field.encoder, separators=(",", ":"))
+    return value
+
+
+def load(
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    *,
+    unique_fields: str | Sequence[str],
+    using: str = "default",
+) -> None:
+    """:func:`upsert` for large batches (a chunk of a streamed catalogue).
+
+    On PostgreSQL the rows are streamed with ``COPY`` into a temporary table (dropped
+    at commit) and upserted from it: no statement grows with the batch, JSON already
+    encoded (:class:`EncodedJSON`) is sent as it is. Elsewhere, :func:`upsert`. Must
+    run inside a transaction on PostgreSQL (the temporary table lives until commit).
+    """
+    connection = connections[using]
+    if not rows or connection.vendor != "postgresql":
+        upsert(model, rows, unique_fields=unique_fields, using=using)
+        return
+    names = list(rows[0])
+    fields = [model._meta.get_field(name) for name in names]
+    columns = [str(f.column) for f in fields]  # type: ignore[union-attr]
+    unique_names = [unique_fields] if isinstance(unique_fields, str) else list(unique_fields)
+    unique_columns = [str(model._meta.get_field(n).column) for n in unique_names]  # type: ignore[union-attr]
+    q = connection.ops.quote_name
+    table = q(model._meta.db_table)
+    # One staging table per table and column set, reused by the chunks of one transaction.
+    shape = hashlib.sha256(" ".join(columns).encode()).hexdigest()[:8]
+    staging = q(f"powens_load_{model._meta.db_table}_{shape}")
+    column_list = ", ".join(q(c) for c in columns)
+    updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns if c not in unique_columns)
+    conflict = f"ON CONFLICT ({', '.join(q(c) for c in unique_columns)}) DO " + (
+        f"UPDATE SET {updates}" if updates else "NOTHING"
+    )
+    converters = [
+        (name, field) if isinstance(field, models.JSONField) else (name, None)
+        for name, field in zip(names, fields, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
+            f"SELECT {column_list} FROM {table} WITH NO DATA"
+        )
+        raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
+        with raw.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        row[name] if field is None else _copy_text(field, row[name])
+                        for name, field in converters
+                    ]
+                )
+        cursor.execute(
+            f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging} {conflict}"
+        )
+        cursor.execute(f"TRUNCATE {staging}")
+
+
+def select_in(
+    model: type[models.Model],
+    *,
+    field: str,
+    values: Iterable[Any],
+    columns: Sequence[str],
+    using: str = "default",
+) -> list[tuple[Any, ...]]:
+    """``columns`` (field names, ``pk`` allowed) of the rows whose ``field`` is in
+    ``values``: one query whatever the number of values (they travel as one JSON
+    parameter, so no database limit on parameters applies)."""
+    items = list(values)
+    if not items:
+        return []
+    connection = connections[using]
+    manager = model._default_manager.db_manager(using)
+    if connection.vendor not in _FAST_VENDORS:
+        return list(manager.filter(**{f"{field}__in": items}).values_list(*columns))
+    target = model._meta.pk if field == "pk" else model._meta.get_field(field)
+    q = connection.ops.quote_name
+    selected = ", ".join(
+        q(str((model._meta.pk if c == "pk" else model._meta.get_field(c)).column))  # type: ignore[union-attr]
+        for c in columns
+    )
+    condition = _in_json(
+        q(str(target.column)),  # type: ignore[union-attr]
+        connection,
+        _column_type(target, connection),  # type: ignore[arg-type]
+    )
+    sql = f"SELECT {selected} FROM {q(model._meta.db_table)} WHERE {condition}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(items)])
+        return [tuple(row) for row in cursor.fetchall()]
