@@ -87,12 +87,12 @@ def _sqlite_converter(field: models.Field, connection: BaseDatabaseWrapper) -> A
             return encode(value)
 
         def encode(value: Any) -> str:
-            if field.encoder is None:
+            if field.encoder is None:  # type: ignore[attr-defined]
                 try:
                     return _dumps(value)
                 except TypeError:  # orjson refuses it (an integer beyond 64 bits)
                     pass
-            return json.dumps(value, cls=field.encoder)
+            return json.dumps(value, cls=field.encoder)  # type: ignore[attr-defined]
 
         return to_json
     if isinstance(field, models.DateTimeField):
