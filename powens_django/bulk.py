@@ -305,6 +305,7 @@ def load(
     rows: Sequence[dict[str, Any]],
     *,
     unique_fields: str | Sequence[str],
+    new: bool = False,
     using: str = "default",
 ) -> None:
     """:func:`upsert` for large batches (a chunk of a streamed catalogue).
@@ -313,10 +314,18 @@ def load(
     at commit) and upserted from it: no statement grows with the batch, JSON already
     encoded (:class:`EncodedJSON`) is sent as it is. Elsewhere, :func:`upsert`. Must
     run inside a transaction on PostgreSQL (the temporary table lives until commit).
+
+    ``new`` says the caller knows none of the rows exists (it looked, under a lock):
+    on PostgreSQL they are then copied straight into the table. Should one exist after
+    all, the statement fails (and the caller's transaction with it) rather than
+    overwrite it silently.
     """
     connection = connections[using]
     if not rows or connection.vendor != "postgresql":
         upsert(model, rows, unique_fields=unique_fields, using=using)
+        return
+    if new:
+        _copy_into(connection, model, rows, str(model._meta.db_table))
         return
     names = list(rows[0])
     fields = [model._meta.get_field(name) for name in names]
@@ -333,17 +342,36 @@ def load(
     conflict = f"ON CONFLICT ({', '.join(q(c) for c in unique_columns)}) DO " + (
         f"UPDATE SET {updates}" if updates else "NOTHING"
     )
-    converters = [
-        (name, field) if isinstance(field, models.JSONField) else (name, None)
-        for name, field in zip(names, fields, strict=True)
-    ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
             f"SELECT {column_list} FROM {table} WITH NO DATA"
         )
+    _copy_into(connection, model, rows, staging.strip('"'))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging} {conflict}"
+        )
+        cursor.execute(f"TRUNCATE {staging}")
+
+
+def _copy_into(
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    table: str,
+) -> None:
+    names = list(rows[0])
+    fields = [model._meta.get_field(name) for name in names]
+    q = connection.ops.quote_name
+    column_list = ", ".join(q(str(f.column)) for f in fields)  # type: ignore[union-attr]
+    converters = [
+        (name, field) if isinstance(field, models.JSONField) else (name, None)
+        for name, field in zip(names, fields, strict=True)
+    ]
+    with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
-        with raw.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
+        with raw.copy(f"COPY {q(table)} ({column_list}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(
                     [
@@ -351,10 +379,6 @@ def load(
                         for name, field in converters
                     ]
                 )
-        cursor.execute(
-            f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging} {conflict}"
-        )
-        cursor.execute(f"TRUNCATE {staging}")
 
 
 def select_in(

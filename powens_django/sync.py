@@ -165,6 +165,8 @@ def _bool(value: Any, default: bool = False) -> bool:
 
 
 def _list(value: Any) -> list[Any]:
+    if type(value) is list:
+        return value  # stored as it is: rows are never changed after they are built
     return list(value) if isinstance(value, list | tuple) else []
 
 
@@ -506,7 +508,8 @@ def _sync_connector_chunk(
             Connector, field="uuid", values=[u for u, _ in valid], columns=("uuid", "raw_hash")
         )
     )
-    rows: list[dict[str, Any]] = []
+    created: list[dict[str, Any]] = []
+    updated: list[dict[str, Any]] = []
     changed: list[tuple[str, Mapping[str, Any]]] = []
     for uuid, payload in valid:
         raw, digest = encode_payload(payload)
@@ -514,19 +517,24 @@ def _sync_connector_chunk(
         if known == digest:
             result.unchanged += 1
             continue
+        found: list[str] = []
+        row = _connector_row(payload, raw, digest, now, found)
         if known is None:
             result.created += 1
+            created.append(row)
         else:
             result.updated += 1
-        found: list[str] = []
-        rows.append(_connector_row(payload, raw, digest, now, found))
+            updated.append(row)
         if found:
             problems.add(uuid, found)
         changed.append((uuid, payload))
     if not changed:
         return
-    bulk.load(Connector, rows, unique_fields="uuid")
-    del rows
+    # Under the catalogue lock, and sync being the only writer: what was not there
+    # when we looked is still not there.
+    bulk.load(Connector, created, unique_fields="uuid", new=True)
+    bulk.load(Connector, updated, unique_fields="uuid")
+    del created, updated
     result.written += [uuid for uuid, _ in changed]
     pks = dict(
         bulk.select_in(
@@ -558,7 +566,8 @@ def _sync_connector_chunk(
         keep_values=[r["powens_id"] for r in source_rows],
     )
     bulk.delete_in(ConnectorCountry, field="connector", values=country_parents)
-    bulk.load(ConnectorCountry, country_rows, unique_fields=("connector", "code"))
+    # Just emptied for these connectors, and one row per code each (_country_rows).
+    bulk.load(ConnectorCountry, country_rows, unique_fields=("connector", "code"), new=True)
 
 
 def _catalogue_changed(now: Any) -> None:
