@@ -1,6 +1,7 @@
 """The connection sweep (``powens_sync_connections``): users refreshed per second.
 
-The sandbox is served over real HTTP by a threaded server in this process, with its
+The sandbox is served over real HTTP by threaded servers in --processes child processes (Powens
+is another machine: it must not share the sweep's interpreter), with its
 ``slow`` fault adding ``--latency`` seconds (0.2 by default) to every call, as a far
 away Powens would. ``--users`` Powens users (each with one connection and two
 accounts) are refreshed with ``services.refresh_powens_users`` over the streamed
@@ -22,8 +23,8 @@ import argparse
 import logging
 import os
 import secrets
+import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,16 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=40)
     parser.add_argument("--concurrency", type=int, default=None)
     parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--serve", help=argparse.SUPPRESS)  # a child process
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve is not None:
+        serve_sandbox(args.serve, args.latency, args.port)
+        return
 
+    global PROCESSES
+    PROCESSES = args.processes
     cleanup = throwaway_database()
     try:
         run(args.users, args.sequential, args.concurrency, args.latency)
@@ -51,19 +60,83 @@ def main() -> None:
         cleanup()
 
 
-def serve(app: Any) -> tuple[str, Any]:
-    """Serve ``app`` on a free local port from a thread; one thread per request."""
+def serve_sandbox(faults: str, latency: float, port: int) -> None:
+    """The child process: the sandbox alone, over a threaded HTTP server, until killed.
+    Powens is another machine: it must not share the sweep's interpreter (and GIL)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.test.utils import override_settings
+
+    from powens_django.testing import SANDBOX_TEST_SETTINGS
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet, allow_reuse_address=False)
-    server.daemon_threads = True
-    server.set_app(app)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}", server
+    override_settings(
+        POWENS_SANDBOX={
+            **settings.POWENS_SANDBOX,
+            **SANDBOX_TEST_SETTINGS,
+            "ALLOW_WITHOUT_DEBUG": True,
+            "FAULTS": faults,
+            "FAULT_SLOW_SECONDS": latency,
+            "FAULT_RETRY_AFTER": 1,
+            "FAULTS_SEED": 14,
+        }
+    ).enable()
+    logging.disable(logging.WARNING)
+
+    class Server(ThreadedWSGIServer):
+        # Several processes listen on one port (the kernel spreads the connections):
+        # the sandbox must not be what limits the sweep, as Powens is not.
+        allow_reuse_port = True
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", port), Quiet, allow_reuse_address=True)
+    server.set_app(WSGIHandler())
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+class Sandbox:
+    """The sandbox served by ``PROCESSES`` child processes on one port, with ``faults``."""
+
+    def __init__(self, faults: str, latency: float) -> None:
+        self.processes: list[subprocess.Popen[str]] = []
+        port = 0
+        for _ in range(PROCESSES):
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--serve",
+                    faults,
+                    "--latency",
+                    str(latency),
+                    "--port",
+                    str(port),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert process.stdout is not None
+            port = int(process.stdout.readline())
+            self.processes.append(process)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+            process.wait(10)
+
+
+PROCESSES = 2
 
 
 def run(count: int, sequential: int, concurrency: int | None, latency: float) -> None:
@@ -74,7 +147,6 @@ def run(count: int, sequential: int, concurrency: int | None, latency: float) ->
     django.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.handlers.wsgi import WSGIHandler
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import override_settings
@@ -89,9 +161,8 @@ def run(count: int, sequential: int, concurrency: int | None, latency: float) ->
 
     logging.disable(logging.WARNING)
     call_command("migrate", run_syncdb=True, verbosity=0)
-    url, server = serve(WSGIHandler())
-    overrides = sandbox_overrides(url)
-    overrides["POWENS_SANDBOX"]["ALLOW_WITHOUT_DEBUG"] = True
+    sandbox_process = Sandbox("", latency)
+    overrides = sandbox_overrides(sandbox_process.url)
     overrides["POWENS"]["MAX_RETRIES"] = 3
     override_settings(**overrides).enable()
     load_catalogue()
@@ -114,17 +185,21 @@ def run(count: int, sequential: int, concurrency: int | None, latency: float) ->
         person = people.create_user(f"sweep{i}", password=None)
         PowensUser.objects.create(user=person, powens_id=user.pk, token=token)
 
+    cpu: list[float] = []
+
     def sweep(users: Any, **kwargs: Any) -> tuple[float, Any]:
-        started = time.perf_counter()
+        started, processor = time.perf_counter(), time.process_time()
         result = services.refresh_powens_users(users, **kwargs)
+        cpu.append(time.process_time() - processor)
         return time.perf_counter() - started, result
 
     def faults(spec: str) -> None:
-        sandbox_settings = {**settings.POWENS_SANDBOX, "FAULTS": spec}
-        sandbox_settings["FAULT_SLOW_SECONDS"] = latency
-        sandbox_settings["FAULT_RETRY_AFTER"] = 1
-        sandbox_settings["FAULTS_SEED"] = 14
-        override_settings(POWENS_SANDBOX=sandbox_settings).enable()
+        nonlocal sandbox_process
+        sandbox_process.stop()
+        sandbox_process = Sandbox(spec, latency)
+        overrides = sandbox_overrides(sandbox_process.url)
+        overrides["POWENS"]["MAX_RETRIES"] = 3
+        override_settings(**overrides).enable()
 
     faults("slow:1" if latency else "")
     everyone = services.powens_users_to_refresh()
@@ -149,7 +224,7 @@ def run(count: int, sequential: int, concurrency: int | None, latency: float) ->
         import sqlite3
 
         database = f"SQLite {sqlite3.sqlite_version} (file)"
-    server.shutdown()
+    sandbox_process.stop()
     rate = count / elapsed
     print(f"sync_sweep: {count} users on {database}, sandbox latency {latency * 1000:.0f} ms")
     print(f"  load average: {os.getloadavg()[0]:.2f}")
@@ -158,6 +233,11 @@ def run(count: int, sequential: int, concurrency: int | None, latency: float) ->
     print(
         f"  {flight} in flight, 10% answered 429 (Retry-After 1 s) "
         f"{count / limited:7.1f} users/s, {refused} user(s) failed"
+    )
+    per_user = cpu[1] / count
+    print(
+        f"  CPU of the sweep's own process: {per_user * 1000:.1f} ms per user "
+        f"(at most {1 / per_user:.0f} users/s on one core)"
     )
     print(f"  100,000 users would take {100_000 / rate / 60:.0f} min (goal: under 60)")
     print(f"ratio: {rate / GOAL:.2f}")
