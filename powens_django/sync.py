@@ -557,7 +557,29 @@ def _sync_connector_chunk(
         if isinstance(payload.get("countries"), list):
             country_parents.append(pk)
             country_rows += _country_rows(pk, payload["countries"])
-    bulk.load(ConnectorSource, _unique(source_rows, "powens_id"), unique_fields="powens_id")
+    source_rows = _unique(source_rows, "powens_id")
+    # Sources already mirrored are upserted; the others (all of them on a first load)
+    # are copied straight in. A source id is unique across connectors: look, don't guess.
+    known_sources = {
+        powens_id
+        for (powens_id,) in bulk.select_in(
+            ConnectorSource,
+            field="powens_id",
+            values=[r["powens_id"] for r in source_rows],
+            columns=("powens_id",),
+        )
+    }
+    bulk.load(
+        ConnectorSource,
+        [r for r in source_rows if r["powens_id"] not in known_sources],
+        unique_fields="powens_id",
+        new=True,
+    )
+    bulk.load(
+        ConnectorSource,
+        [r for r in source_rows if r["powens_id"] in known_sources],
+        unique_fields="powens_id",
+    )
     bulk.delete_missing(
         ConnectorSource,
         parent_field="connector",
