@@ -18,6 +18,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -171,8 +172,16 @@ def upsert(
     )
     if connection.vendor == "sqlite":
         convert = [_sqlite_converter(f, connection) for f in fields]  # type: ignore[arg-type]
-        pairs = list(zip(names, convert, strict=True))
-        params = [[row[n] if c is None else c(row[n]) for n, c in pairs] for row in rows]
+        # Columns stored as given are picked by one C call per row; only the others
+        # go through their converter.
+        pick = operator.itemgetter(*names)
+        converted = [(i, c) for i, c in enumerate(convert) if c is not None]
+        params = []
+        for row in rows:
+            values = list(pick(row)) if len(names) > 1 else [pick(row)]
+            for i, c in converted:
+                values[i] = c(values[i])
+            params.append(values)
         placeholders = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders}) {conflict}"
         with connection.cursor() as cursor:
