@@ -135,12 +135,15 @@ def upsert(
     *,
     unique_fields: str | Sequence[str],
     using: str = "default",
+    new: bool = False,
 ) -> None:
     """Insert ``rows`` (dicts of field names to values) or update them in place.
 
     Rows are matched on ``unique_fields`` (a unique column, or the columns of a unique
     constraint); every other given column is overwritten. One statement on PostgreSQL,
-    one ``executemany`` on SQLite. All rows must have the same keys.
+    one ``executemany`` on SQLite. All rows must have the same keys. With ``new`` (the
+    caller knows none exists) they are only inserted: one that exists fails the
+    statement instead of being overwritten.
     """
     if not rows:
         return
@@ -183,9 +186,9 @@ def upsert(
                 values[i] = c(values[i])
             params.append(values)
         placeholders = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders}) {conflict}"
+        sql = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})"
         with connection.cursor() as cursor:
-            cursor.executemany(sql, params)
+            cursor.executemany(sql if new else f"{sql} {conflict}", params)
         return
     records = [
         {
@@ -331,7 +334,7 @@ def load(
     """
     connection = connections[using]
     if not rows or connection.vendor != "postgresql":
-        upsert(model, rows, unique_fields=unique_fields, using=using)
+        upsert(model, rows, unique_fields=unique_fields, using=using, new=new)
         return
     if new:
         _copy_into(connection, model, rows, str(model._meta.db_table))
@@ -378,7 +381,8 @@ def _copy_into(
         (name, field) if isinstance(field, models.JSONField) else (name, None)
         for name, field in zip(names, fields, strict=True)
     ]
-    with connection.cursor() as cursor:
+    # Errors as Django's own (IntegrityError...), as every other statement raises them.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
         with raw.copy(f"COPY {q(table)} ({column_list}) FROM STDIN") as copy:
             for row in rows:

@@ -149,3 +149,17 @@ def test_the_encoding_matches_the_standard_librarys_sorted_compact_text():
 def test_nan_is_stored_as_null_and_huge_integers_fall_back_to_the_standard_library():
     assert str(encode_payload({"a": math.nan, "b": math.inf})[0]) == '{"a":null,"b":null}'
     assert str(encode_payload({"big": 2**70})[0]) == '{"big":' + str(2**70) + "}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_loaded_as_new_are_never_overwritten_silently():
+    from django.db import IntegrityError, transaction
+
+    from tests.test_bulk import connector_row
+
+    with transaction.atomic():
+        bulk.load(Connector, [connector_row(1)], unique_fields="uuid", new=True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk.load(Connector, [connector_row(1, name="Other")], unique_fields="uuid", new=True)
+
+    assert Connector.objects.get().name != "Other"
