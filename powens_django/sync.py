@@ -568,15 +568,19 @@ def _sync_connector_chunk(
     country_parents: list[int] = []
     for uuid, payload in changed:
         pk = pks[uuid]
+        # A connector created just now has no sources or countries to replace.
+        replaced = uuid in existing
         if isinstance(payload.get("sources"), list):
-            source_parents.append(pk)
+            if replaced:
+                source_parents.append(pk)
             source_rows += [
                 _connector_source_row(pk, s, now)
                 for s in payload["sources"]
                 if isinstance(s, Mapping) and _int(s.get("id"), _INTEGER_MAX)
             ]
         if isinstance(payload.get("countries"), list):
-            country_parents.append(pk)
+            if replaced:
+                country_parents.append(pk)
             country_rows += _country_rows(pk, payload["countries"])
     source_rows = _unique(source_rows, "powens_id")
     # Sources already mirrored are upserted; the others (all of them on a first load)
