@@ -318,13 +318,3 @@ def test_the_deploy_check_does_not_break_when_the_database_is_unreachable(monkey
     monkeypatch.setattr("powens_django.fields.check_stored_values", unreachable)
 
     assert deploy_check() == []
-
-
-@pytest.mark.parametrize("value", [0, 65, 2.5, "8", True, None])
-def test_a_sync_concurrency_that_is_not_a_whole_number_from_1_to_64_is_e009(value):
-    assert ids(**VALID, SYNC_CONCURRENCY=value) == ["powens_django.E009"]
-
-
-@pytest.mark.parametrize("value", [1, 16, 64])
-def test_a_sync_concurrency_from_1_to_64_passes(value):
-    assert ids(**VALID, SYNC_CONCURRENCY=value) == []
