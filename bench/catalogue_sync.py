@@ -236,11 +236,11 @@ def run(count: int, repeat: int, memory: list[int]) -> None:
         for payload in decode(raw):
             text, digest = encode_payload(payload)
             row = by_uuid[payload["uuid"]]
-            row[c_raw], row[c_hash] = str.__str__(text), digest
+            row[c_raw], row[c_hash] = str(text), digest
             for source in payload["sources"]:
                 text, digest = encode_payload(source)
                 row = by_source[source["id"]]
-                row[s_raw], row[s_hash] = str.__str__(text), digest
+                row[s_raw], row[s_hash] = str(text), digest
 
     # Other JSON columns (short lists) are encoded ahead: a real refresh encodes them too.
     for table, (_, rows) in written.items():

@@ -29,22 +29,29 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 _FAST_VENDORS = frozenset({"sqlite", "postgresql"})
 
 
-class EncodedJSON(str):
+class EncodedJSON:
     """JSON already encoded (``text``) for a JSON column.
 
     Sync encodes each payload once, to hash it; handing that text to the upsert saves
     encoding it a second time. ``data`` is what it encodes (decoded again from the
-    text, and only for the databases that need values rather than text).
+    text, and only for the databases that need values rather than text). A wrapper
+    rather than a ``str`` subclass: making one of those copies the text.
     """
 
-    __slots__ = ()
+    __slots__ = ("text",)
 
-    def __new__(cls, data: Any, text: str) -> EncodedJSON:
-        return super().__new__(cls, text)
+    def __init__(self, data: Any, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"EncodedJSON({self.text[:40]!r}...)"
 
     @property
     def data(self) -> Any:
-        return orjson.loads(str.__str__(self))
+        return orjson.loads(self.text)
 
 
 def _plain(value: Any) -> Any:
@@ -54,7 +61,7 @@ def _plain(value: Any) -> Any:
 def _to_json(field: models.Field, value: Any) -> Any:
     """A value as PostgreSQL's ``jsonb_to_recordset`` reads it back into its column."""
     if isinstance(value, EncodedJSON):
-        return orjson.Fragment(str.__str__(value))  # inserted as it is, not re-encoded
+        return orjson.Fragment(value.text)  # inserted as it is, not re-encoded
     if value is None or isinstance(field, models.JSONField):
         return value  # a jsonb member is read as jsonb
     if isinstance(value, dt.datetime | dt.date):
@@ -76,7 +83,7 @@ def _sqlite_converter(field: models.Field, connection: BaseDatabaseWrapper) -> A
             if value is None:
                 return None
             if isinstance(value, EncodedJSON):
-                return str.__str__(value)
+                return value.text
             if type(value) is list and len(value) <= 8:
                 try:
                     return memo[tuple(value)]
@@ -302,7 +309,7 @@ def _copy_text(field: models.Field, value: Any) -> Any:
         return None
     if isinstance(field, models.JSONField):
         if isinstance(value, EncodedJSON):
-            return str.__str__(value)  # the text sync already encoded: not encoded again
+            return value.text  # the text sync already encoded: not encoded again
         if field.encoder is None:
             try:
                 return _dumps(value)

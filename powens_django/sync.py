@@ -272,17 +272,24 @@ def clean_field_definition(
 
 
 def _already_clean(definition: dict[str, Any]) -> bool:
-    values = definition.get("values")
-    if values is not None and not (type(values) is list and all(type(v) is dict for v in values)):
-        return False
-    if "values" in definition and values is None:
-        return False
+    # Plain loops: this runs for every field of every connector of a refresh.
+    values = definition.get("values", ())
+    if type(values) is not list:
+        if values != ():
+            return False
+    else:
+        for value in values:
+            if type(value) is not dict:
+                return False
     for key in _FIELD_LISTS:
         items = definition.get(key)
-        if items is not None and not (
-            type(items) is list and all(type(item) is str for item in items)
-        ):
+        if items is None:
+            continue
+        if type(items) is not list:
             return False
+        for item in items:
+            if type(item) is not str:
+                return False
     for key in ("type", "label", "regex"):
         value = definition.get(key)
         if value is not None and type(value) is not str:
