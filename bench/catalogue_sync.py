@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import shutil
 import sys
@@ -139,16 +140,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connectors", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--memory",
+        default="",
+        help="catalogue sizes to measure peak memory at, e.g. 5000,50000 (slow)",
+    )
     args = parser.parse_args()
 
     cleanup = throwaway_database()
     try:
-        run(args.connectors, args.repeat)
+        run(args.connectors, args.repeat, [int(n) for n in args.memory.split(",") if n])
     finally:
         cleanup()
 
 
-def run(count: int, repeat: int) -> None:
+def run(count: int, repeat: int, memory: list[int]) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django
@@ -157,7 +163,7 @@ def run(count: int, repeat: int) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from powens_django.sync import sync_connectors
+    from powens_django.sync import encode_payload, sync_connectors
 
     call_command("migrate", run_syncdb=True, verbosity=0)
     q = connection.ops.quote_name
@@ -170,70 +176,160 @@ def run(count: int, repeat: int) -> None:
                 for table in reversed(TABLES):
                     cursor.execute(f"DELETE FROM {table}")
 
-    def catalogue() -> list[dict[str, Any]]:
-        return [connector_payload(i) for i in range(1, count + 1)]
+    def wire(size: int) -> bytes:
+        # What Powens sends: the body the client decodes (as requests does, json.loads).
+        body = {"connectors": [connector_payload(i) for i in range(1, size + 1)]}
+        return json.dumps(body).encode()
 
-    def fresh_catalogue() -> list[dict[str, Any]]:
+    body = wire(count)
+
+    def decode(raw: bytes) -> list[dict[str, Any]]:
+        return json.loads(raw)["connectors"]
+
+    def emptied() -> bytes:
         empty_catalogue()
-        return catalogue()
+        return body
 
-    def refresh(payloads: list[dict[str, Any]]) -> None:
-        result = sync_connectors(payloads)
+    def refresh(raw: bytes) -> None:
+        result = sync_connectors(decode(raw))
         assert result.created + result.unchanged == count, result
 
-    load = best(repeat, fresh_catalogue, refresh)
-    again = best(repeat, catalogue, refresh)  # the catalogue is loaded: nothing changed
+    load = best(repeat, emptied, refresh)
+    again = best(repeat, lambda: body, refresh)  # the catalogue is loaded: nothing changed
 
-    # The floor: the very rows the refresh wrote, inserted again with executemany.
-    written: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+    # The floor: the very rows the refresh wrote, their stored JSON and hashes computed
+    # again from the wire bytes, written with the database's fastest bulk path.
+    written: dict[str, tuple[list[str], list[list[Any]]]] = {}
     with connection.cursor() as cursor:
         for table in TABLES:
-            cursor.execute(f"SELECT * FROM {table}")
+            cursor.execute(f"SELECT * FROM {table} ORDER BY id")
             columns = [c[0] for c in cursor.description]
-            written[table] = (columns, cursor.fetchall())
+            written[table] = (columns, [list(row) for row in cursor.fetchall()])
     counts = {table: len(rows) for table, (_, rows) in written.items()}
+    connector_columns, connector_rows = written[TABLES[0]]
+    source_columns, source_rows = written[TABLES[1]]
+    by_uuid = {row[connector_columns.index("uuid")]: row for row in connector_rows}
+    by_source = {row[source_columns.index("powens_id")]: row for row in source_rows}
+    json_columns = {
+        table: [
+            i
+            for i, column in enumerate(columns)
+            if column
+            in (
+                "raw",
+                "fields",
+                "capabilities",
+                "products",
+                "account_usages",
+                "urls",
+                "available_auth_mechanisms",
+                "payment_settings",
+            )
+        ]
+        for table, (columns, _) in written.items()
+    }
 
-    def raw_cursor() -> Any:
-        # The driver's own cursor: with psycopg, server-side binding (Django's cursors
-        # inline parameters client-side, which makes executemany several times slower).
-        if connection.vendor == "postgresql":
-            import psycopg
+    def stored_rows(raw: bytes) -> None:
+        # What every implementation does: decode, encode each payload as stored, hash.
+        c_raw, c_hash = connector_columns.index("raw"), connector_columns.index("raw_hash")
+        s_raw, s_hash = source_columns.index("raw"), source_columns.index("raw_hash")
+        for payload in decode(raw):
+            text, digest = encode_payload(payload)
+            row = by_uuid[payload["uuid"]]
+            row[c_raw], row[c_hash] = str(text), digest
+            for source in payload["sources"]:
+                text, digest = encode_payload(source)
+                row = by_source[source["id"]]
+                row[s_raw], row[s_hash] = str(text), digest
 
-            return psycopg.Cursor(connection.connection)
-        return connection.connection.cursor()
+    # Other JSON columns (short lists) are encoded ahead: a real refresh encodes them too.
+    for table, (_, rows) in written.items():
+        for row in rows:
+            for i in json_columns[table]:
+                if not isinstance(row[i], str) and row[i] is not None:
+                    row[i] = json.dumps(row[i])
 
-    placeholder = "%s" if connection.vendor == "postgresql" else "?"
-
-    def insert_rows(_: None) -> None:
+    def write_rows() -> None:
         with transaction.atomic():
-            cursor = raw_cursor()
+            if connection.vendor == "postgresql":
+                cursor = connection.connection.cursor()
+                for table in TABLES:
+                    columns, rows = written[table]
+                    names = ", ".join(q(c) for c in columns)
+                    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                cursor.close()
+                return
+            cursor = connection.connection.cursor()
             for table in TABLES:
                 columns, rows = written[table]
                 sql = (
                     f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "
-                    f"VALUES ({', '.join([placeholder] * len(columns))})"
+                    f"VALUES ({', '.join(['?'] * len(columns))})"
                 )
                 cursor.executemany(sql, rows)
             cursor.close()
 
-    floor = best(repeat, empty_catalogue, insert_rows)
+    def floor_run(raw: bytes) -> None:
+        stored_rows(raw)
+        write_rows()
+
+    floor = best(repeat, emptied, floor_run)
     empty_catalogue()
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             database = f"PostgreSQL {cursor.fetchone()[0]}"
+        path = "COPY"
     else:
         import sqlite3
 
         database = f"SQLite {sqlite3.sqlite_version} (file)"
+        path = "executemany"
     rows = ", ".join(f"{n} {t.removeprefix('powens_django_')}" for t, n in counts.items())
     print(f"catalogue_sync: {count} connectors on {database}, best of {repeat}")
+    print(f"  load average: {os.getloadavg()[0]:.2f}; wire body {len(body) / 1e6:.1f} MB")
     print(f"  rows: {rows}")
-    print(f"  sync_connectors into an empty catalogue   {load:8.3f} s")
-    print(f"  sync_connectors again, identical payloads {again:8.3f} s")
-    print(f"  floor: one executemany per table          {floor:8.3f} s")
-    print(f"  ratio refresh / floor                     {load / floor:8.1f}x")
+    print(f"  decode + sync_connectors into an empty catalogue   {load:8.3f} s")
+    print(f"  decode + sync_connectors again, identical payloads {again:8.3f} s")
+    print(f"  floor: decode, encode + hash each payload, {path:<11} {floor:8.3f} s")
+    for size in memory:
+        peak = memory_peak(size, empty_catalogue, wire, decode, sync_connectors)
+        print(f"  peak memory of sync_connectors at {size} connectors: {peak / 1e6:8.1f} MB")
+        memory_peaks.append(peak)
+    if len(memory_peaks) >= 2:
+        print(
+            f"  memory ratio {memory[-1]} / {memory[0]}: {memory_peaks[-1] / memory_peaks[0]:.2f}"
+        )
+    print(f"ratio: {load / floor:.2f}")
+
+
+memory_peaks: list[int] = []
+
+
+def memory_peak(
+    size: int,
+    empty: Callable[[], None],
+    wire: Callable[[int], bytes],
+    decode: Callable[[bytes], Any],
+    sync: Callable[..., Any],
+) -> int:
+    """Python memory allocated at the peak of a load of ``size`` connectors, over the
+    parsed payloads (``tracemalloc``; the database's own memory is not counted)."""
+    import tracemalloc
+
+    empty()
+    payloads = decode(wire(size))
+    gc.collect()
+    tracemalloc.start()
+    sync(payloads)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del payloads
+    empty()
+    return peak
 
 
 if __name__ == "__main__":

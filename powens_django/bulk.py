@@ -16,29 +16,42 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 _FAST_VENDORS = frozenset({"sqlite", "postgresql"})
 
 
-class EncodedJSON(str):
-    """JSON already encoded (``text``) for a JSON column, with the data it encodes.
+class EncodedJSON:
+    """JSON already encoded (``text``) for a JSON column.
 
     Sync encodes each payload once, to hash it; handing that text to the upsert saves
-    encoding it a second time.
+    encoding it a second time. ``data`` is what it encodes (decoded again from the
+    text, and only for the databases that need values rather than text). A wrapper
+    rather than a ``str`` subclass: making one of those copies the text.
     """
 
-    data: Any
+    __slots__ = ("text",)
 
-    def __new__(cls, data: Any, text: str) -> EncodedJSON:
-        encoded = super().__new__(cls, text)
-        encoded.data = data
-        return encoded
+    def __init__(self, data: Any, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"EncodedJSON({self.text[:40]!r}...)"
+
+    @property
+    def data(self) -> Any:
+        return orjson.loads(self.text)
 
 
 def _plain(value: Any) -> Any:
@@ -47,8 +60,10 @@ def _plain(value: Any) -> Any:
 
 def _to_json(field: models.Field, value: Any) -> Any:
     """A value as PostgreSQL's ``jsonb_to_recordset`` reads it back into its column."""
+    if isinstance(value, EncodedJSON):
+        return orjson.Fragment(value.text)  # inserted as it is, not re-encoded
     if value is None or isinstance(field, models.JSONField):
-        return _plain(value)  # a jsonb member is read as jsonb
+        return value  # a jsonb member is read as jsonb
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
@@ -68,13 +83,24 @@ def _sqlite_converter(field: models.Field, connection: BaseDatabaseWrapper) -> A
             if value is None:
                 return None
             if isinstance(value, EncodedJSON):
-                return str.__str__(value)
-            if type(value) is list and len(value) <= 8 and all(type(v) is str for v in value):
-                key = tuple(value)
-                if key not in memo:
-                    memo[key] = json.dumps(value, cls=field.encoder)
-                return memo[key]
-            return json.dumps(value, cls=field.encoder)
+                return value.text
+            if type(value) is list and len(value) <= 8:
+                try:
+                    return memo[tuple(value)]
+                except KeyError:
+                    memo[tuple(value)] = encoded = encode(value)
+                    return encoded
+                except TypeError:  # unhashable members: not one of those short lists
+                    pass
+            return encode(value)
+
+        def encode(value: Any) -> str:
+            if field.encoder is None:  # type: ignore[attr-defined]
+                try:
+                    return _dumps(value)
+                except TypeError:  # orjson refuses it (an integer beyond 64 bits)
+                    pass
+            return json.dumps(value, cls=field.encoder)  # type: ignore[attr-defined]
 
         return to_json
     if isinstance(field, models.DateTimeField):
@@ -91,6 +117,8 @@ def _sqlite_converter(field: models.Field, connection: BaseDatabaseWrapper) -> A
         return to_datetime
     if isinstance(field, models.DateField):
         return lambda value: None if value is None else value.isoformat()
+    if isinstance(field, models.ForeignKey):
+        field = field.target_field
     if isinstance(
         field, models.BooleanField | models.IntegerField | models.CharField | models.TextField
     ):
@@ -114,12 +142,15 @@ def upsert(
     *,
     unique_fields: str | Sequence[str],
     using: str = "default",
+    new: bool = False,
 ) -> None:
     """Insert ``rows`` (dicts of field names to values) or update them in place.
 
     Rows are matched on ``unique_fields`` (a unique column, or the columns of a unique
     constraint); every other given column is overwritten. One statement on PostgreSQL,
-    one ``executemany`` on SQLite. All rows must have the same keys.
+    one ``executemany`` on SQLite. All rows must have the same keys. With ``new`` (the
+    caller knows none exists) they are only inserted: one that exists fails the
+    statement instead of being overwritten.
     """
     if not rows:
         return
@@ -151,23 +182,41 @@ def upsert(
     )
     if connection.vendor == "sqlite":
         convert = [_sqlite_converter(f, connection) for f in fields]  # type: ignore[arg-type]
-        pairs = list(zip(names, convert, strict=True))
-        params = [[row[n] if c is None else c(row[n]) for n, c in pairs] for row in rows]
+        # Columns stored as given are picked by one C call per row; only the others
+        # go through their converter.
+        pick = operator.itemgetter(*names)
+        converted = [(i, c) for i, c in enumerate(convert) if c is not None]
+        params = []
+        for row in rows:
+            values = list(pick(row)) if len(names) > 1 else [pick(row)]
+            for i, c in converted:
+                values[i] = c(values[i])
+            params.append(values)
         placeholders = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders}) {conflict}"
+        sql = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})"
         with connection.cursor() as cursor:
-            cursor.executemany(sql, params)
+            cursor.executemany(sql if new else f"{sql} {conflict}", params)
         return
-    payload = json.dumps(
-        [
-            {
-                column: _to_json(field, row[name])  # type: ignore[arg-type]
-                for name, field, column in zip(names, fields, columns, strict=True)
-            }
-            for row in rows
-        ],
-        separators=(",", ":"),
-    )
+    records = [
+        {
+            column: _to_json(field, row[name])  # type: ignore[arg-type]
+            for name, field, column in zip(names, fields, columns, strict=True)
+        }
+        for row in rows
+    ]
+    try:
+        payload = _dumps(records)
+    except TypeError:  # orjson refuses a value (an integer beyond 64 bits)
+        payload = json.dumps(
+            [
+                {
+                    column: _plain(row[name]) if isinstance(row[name], EncodedJSON) else value
+                    for (column, value), name in zip(record.items(), names, strict=True)
+                }
+                for record, row in zip(records, rows, strict=True)
+            ],
+            separators=(",", ":"),
+        )
     record = ", ".join(
         f"{q(c)} {_column_type(f, connection)}"  # type: ignore[arg-type]
         for c, f in zip(columns, fields, strict=True)
@@ -247,3 +296,141 @@ def delete_in(
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(items)])
         return cursor.rowcount
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON text (orjson: NaN and infinities become null)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+
+
+def _copy_text(field: models.Field, value: Any) -> Any:
+    """A value as COPY's text format reads it into its column (psycopg adapts the rest)."""
+    if value is None:
+        return None
+    if isinstance(field, models.JSONField):
+        if isinstance(value, EncodedJSON):
+            return value.text  # the text sync already encoded: not encoded again
+        if field.encoder is None:
+            try:
+                return _dumps(value)
+            except TypeError:
+                pass
+        return json.dumps(value, cls=field.encoder, separators=(",", ":"))
+    return value
+
+
+def load(
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    *,
+    unique_fields: str | Sequence[str],
+    new: bool = False,
+    using: str = "default",
+) -> None:
+    """:func:`upsert` for large batches (a chunk of a streamed catalogue).
+
+    On PostgreSQL the rows are streamed with ``COPY`` into a temporary table (dropped
+    at commit) and upserted from it: no statement grows with the batch, JSON already
+    encoded (:class:`EncodedJSON`) is sent as it is. Elsewhere, :func:`upsert`. Must
+    run inside a transaction on PostgreSQL (the temporary table lives until commit).
+
+    ``new`` says the caller knows none of the rows exists (it looked, under a lock):
+    on PostgreSQL they are then copied straight into the table. Should one exist after
+    all, the statement fails (and the caller's transaction with it) rather than
+    overwrite it silently.
+    """
+    connection = connections[using]
+    if not rows or connection.vendor != "postgresql":
+        upsert(model, rows, unique_fields=unique_fields, using=using, new=new)
+        return
+    if new:
+        _copy_into(connection, model, rows, str(model._meta.db_table))
+        return
+    names = list(rows[0])
+    fields = [model._meta.get_field(name) for name in names]
+    columns = [str(f.column) for f in fields]  # type: ignore[union-attr]
+    unique_names = [unique_fields] if isinstance(unique_fields, str) else list(unique_fields)
+    unique_columns = [str(model._meta.get_field(n).column) for n in unique_names]  # type: ignore[union-attr]
+    q = connection.ops.quote_name
+    table = q(model._meta.db_table)
+    # One staging table per table and column set, reused by the chunks of one transaction.
+    shape = hashlib.sha256(" ".join(columns).encode()).hexdigest()[:8]
+    staging = q(f"powens_load_{model._meta.db_table}_{shape}")
+    column_list = ", ".join(q(c) for c in columns)
+    updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns if c not in unique_columns)
+    conflict = f"ON CONFLICT ({', '.join(q(c) for c in unique_columns)}) DO " + (
+        f"UPDATE SET {updates}" if updates else "NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
+            f"SELECT {column_list} FROM {table} WITH NO DATA"
+        )
+    _copy_into(connection, model, rows, staging.strip('"'))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging} {conflict}"
+        )
+        cursor.execute(f"TRUNCATE {staging}")
+
+
+def _copy_into(
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    table: str,
+) -> None:
+    names = list(rows[0])
+    fields = [model._meta.get_field(name) for name in names]
+    q = connection.ops.quote_name
+    column_list = ", ".join(q(str(f.column)) for f in fields)  # type: ignore[union-attr]
+    converters = [
+        (name, field) if isinstance(field, models.JSONField) else (name, None)
+        for name, field in zip(names, fields, strict=True)
+    ]
+    # Errors as Django's own (IntegrityError...), as every other statement raises them.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
+        with raw.copy(f"COPY {q(table)} ({column_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        row[name] if field is None else _copy_text(field, row[name])
+                        for name, field in converters
+                    ]
+                )
+
+
+def select_in(
+    model: type[models.Model],
+    *,
+    field: str,
+    values: Iterable[Any],
+    columns: Sequence[str],
+    using: str = "default",
+) -> list[tuple[Any, ...]]:
+    """``columns`` (field names, ``pk`` allowed) of the rows whose ``field`` is in
+    ``values``: one query whatever the number of values (they travel as one JSON
+    parameter, so no database limit on parameters applies)."""
+    items = list(values)
+    if not items:
+        return []
+    connection = connections[using]
+    manager = model._default_manager.db_manager(using)
+    if connection.vendor not in _FAST_VENDORS:
+        return list(manager.filter(**{f"{field}__in": items}).values_list(*columns))
+    target = model._meta.pk if field == "pk" else model._meta.get_field(field)
+    q = connection.ops.quote_name
+    selected = ", ".join(
+        q(str((model._meta.pk if c == "pk" else model._meta.get_field(c)).column))  # type: ignore[union-attr]
+        for c in columns
+    )
+    condition = _in_json(
+        q(str(target.column)),  # type: ignore[union-attr]
+        connection,
+        _column_type(target, connection),  # type: ignore[arg-type]
+    )
+    sql = f"SELECT {selected} FROM {q(model._meta.db_table)} WHERE {condition}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(items)])
+        return [tuple(row) for row in cursor.fetchall()]

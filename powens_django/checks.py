@@ -53,6 +53,7 @@ def check_powens_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     messages += _check_link_mode(user)
     messages += _check_tasks_backport()
     messages += _check_time_budget(user)
+    messages += _check_sync_concurrency(user)
     messages += _check_adapter(user)
     for key in sorted(set(user) - set(DEFAULTS)):
         messages.append(
@@ -165,6 +166,16 @@ def _check_transport(user: dict[str, Any]) -> Iterable[CheckMessage]:
         value = user.get(key, DEFAULTS[key])
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             yield _error(9, f'POWENS["{key}"] must be a number >= 0.', "See docs/settings.md.")
+
+
+def _check_sync_concurrency(user: dict[str, Any]) -> Iterable[CheckMessage]:
+    value = user.get("SYNC_CONCURRENCY", DEFAULTS["SYNC_CONCURRENCY"])
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+        yield _error(
+            9,
+            'POWENS["SYNC_CONCURRENCY"] must be a whole number from 1 to 64.',
+            "For example 16: Powens calls in flight at once when refreshing many users.",
+        )
 
 
 def _check_time_budget(user: dict[str, Any]) -> Iterable[CheckMessage]:

@@ -99,6 +99,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBVIEW_PICKER": "site",
     # Banks per page in the picker.
     "PICKER_PAGE_SIZE": 24,
+    # Powens calls in flight at once when refreshing many users (powens_sync_connections;
+    # halved while Powens answers 429, grown back one by one after).
+    "SYNC_CONCURRENCY": 16,
     # The host's adapter: a dotted path to a subclass of
     # powens_django.adapter.DefaultPowensAdapter (docs/customising.md).
     "ADAPTER": "powens_django.adapter.DefaultPowensAdapter",

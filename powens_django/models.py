@@ -525,3 +525,20 @@ class WebhookEvent(models.Model):
     def pack(body: bytes) -> bytes:
         """``body`` as stored in :attr:`body` (zlib, fast level: 1.7 MB -> 0.1 MB)."""
         return zlib.compress(body, 1)
+
+
+class CatalogueVersion(models.Model):
+    """One row, bumped by the catalogue sync in the transaction that changes the
+    catalogue: pages key what they derive from the whole catalogue (the picker's
+    countries and counts) on it, so they never scan the catalogue per request and
+    see a change as soon as it commits, in every process."""
+
+    version = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("catalogue version")
+        verbose_name_plural = _("catalogue versions")
+
+    def __str__(self) -> str:
+        return str(self.version)

@@ -51,6 +51,17 @@ def refresh_connection(user_id: int, powens_id: int) -> str | None:
 
 
 @task()
+def refresh_powens_users(user_ids: list[int]) -> dict[str, int]:
+    """Refresh every connection of these Django users (GETs only, several Powens calls
+    in flight as ``powens_sync_connections`` does). For sites that spread a sweep over
+    workers: enqueue one task per batch of user ids. Returns ``refreshed`` and
+    ``failed`` counts (failures are logged)."""
+    users = services.powens_users_to_refresh().filter(user_id__in=user_ids)
+    result = services.refresh_powens_users(users)
+    return {"refreshed": len(result.succeeded), "failed": len(result.failed)}
+
+
+@task()
 def sync_connection(user_id: int, powens_id: int, psu_requested: bool = False) -> str:
     """Ask Powens to sync one connection now (``PUT``); returns the outcome kind.
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import connections, transaction
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,7 +33,7 @@ from . import services
 from .adapter import get_adapter
 from .conf import powens_settings
 from .forms import ConnectorFieldsForm
-from .models import Connection, Connector
+from .models import BankAccount, Connection, ConnectionSource, Connector
 from .services import OutcomeKind
 
 logger = logging.getLogger("powens_django.views")
@@ -171,17 +172,17 @@ def picker(request: HttpRequest) -> HttpResponse:
         return _webview_page(request, "connect", action=reverse("powens:webview_connect"))
     query = request.GET.get("q", "").strip()[:100]
     country = request.GET.get("country", "").strip().upper()[:2]
-    connectors = services.search_connectors(query, country=country, request=request).only(
-        "uuid", "name", "color", "beta", "auth_mechanism", "search_name"
+    listing = services.browse_catalogue(
+        query,
+        country=country,
+        page=request.GET.get("page"),
+        per_page=int(powens_settings.PICKER_PAGE_SIZE),
+        request=request,
     )
-    page = Paginator(connectors, int(powens_settings.PICKER_PAGE_SIZE)).get_page(
-        request.GET.get("page")
-    )
-    countries = services.catalogue_countries(request=request)
     return render(
         request,
         T + "picker.html",
-        {"page": page, "query": query, "country": country, "countries": countries},
+        {"page": listing.page, "query": query, "country": country, "countries": listing.countries},
     )
 
 
@@ -422,11 +423,62 @@ def callback(request: HttpRequest) -> HttpResponse:
 @require_GET
 def connection_list(request: HttpRequest) -> HttpResponse:
     """The person's linked banks, their state in plain words and what to do."""
-    connections = services.user_connections(request.user).order_by("-created", "-powens_id")
     webview = services.link_mode(request=request) == "webview"
+    banks = list(_banks(request.user))
+    # Problems first (a stable sort keeps the newest first within each group), and a
+    # bank linked more than once is told apart (date linked, way in) and pointed out.
+    banks.sort(key=lambda connection: connection.state_info.ok)
+    linked = Counter(connection.connector_id or connection.connector_name for connection in banks)
+    for connection in banks:
+        connection.linked_more_than_once = (
+            linked[connection.connector_id or connection.connector_name] > 1
+        )
     return render(
-        request, T + "connection_list.html", {"connections": connections, "webview": webview}
+        request,
+        T + "connection_list.html",
+        {"connections": banks, "webview": webview},
     )
+
+
+def _banks(user: Any) -> Any:
+    # Only what the cards show: no token (the page never calls Powens, so nothing is
+    # decrypted) and none of the stored payloads but the connection's own (its
+    # embedded bank name stands in for a connector not in the catalogue yet).
+    return (
+        services.user_connections(user)
+        .select_related(None)
+        .select_related("connector")
+        .defer(*(f"connector__{name}" for name in _CONNECTOR_UNUSED))
+        .prefetch_related(None)
+        .prefetch_related(
+            Prefetch("sources", ConnectionSource.objects.only("connection", "name", "disabled")),
+            Prefetch(
+                "accounts",
+                BankAccount.objects.only(
+                    "connection",
+                    "balance",
+                    "currency",
+                    "currency_precision",
+                    "disabled",
+                    "deleted",
+                    "display",
+                ).order_by("powens_id"),
+            ),
+        )
+        .order_by("-created", "-powens_id")
+    )
+
+
+_CONNECTOR_UNUSED = (
+    "raw",
+    "fields",
+    "capabilities",
+    "products",
+    "account_usages",
+    "urls",
+    "available_auth_mechanisms",
+    "payment_settings",
+)
 
 
 @login_required
@@ -558,7 +610,8 @@ def connection_fields(request: HttpRequest, powens_id: int) -> HttpResponse:
             "info": connection.state_info,
             "bank_message": bank_message,
             # Asked for something new (an OTP) and not refused: the bank's words guide.
-            "bank_message_is_info": asked.asked_by_bank and problem is None
+            "bank_message_is_info": asked.asked_by_bank
+            and problem is None
             and connection.state_info.kind == OutcomeKind.NEEDS_FIELDS
             and request.method != "POST",
             "problem": problem,

@@ -106,11 +106,13 @@ def test_refresh_reports_created_updated_unchanged_and_removed():
 
 
 @pytest.mark.slow  # about 5 s: two syncs of 5,000 connectors
-def test_refresh_makes_the_same_queries_for_50_and_5000_connectors():
+def test_refresh_makes_the_same_queries_for_50_and_5000_connectors_in_one_chunk():
     counts = {}
     for size in (50, 5000):
         sync_connectors([])  # empty the catalogue
-        loading, result = count_queries(lambda n=size: sync_connectors(catalogue(range(1, n + 1))))
+        loading, result = count_queries(
+            lambda n=size: sync_connectors(catalogue(range(1, n + 1)), chunk_size=5000)
+        )
         assert result.created == size
         assert ConnectorSource.objects.count() == 3 * size
         # Every connector renamed with a source and a country dropped, the last connector
@@ -119,7 +121,7 @@ def test_refresh_makes_the_same_queries_for_50_and_5000_connectors():
             changed(connector_payload(i, sources=2), countries=[{"id": "BE", "name": "Belgium"}])
             for i in range(1, size)
         ] + [connector_payload(size + 1)]
-        refreshing, result = count_queries(lambda p=refreshed: sync_connectors(p))
+        refreshing, result = count_queries(lambda p=refreshed: sync_connectors(p, chunk_size=5000))
         assert (result.created, result.updated, result.removed) == (1, size - 1, 1)
         assert ConnectorSource.objects.count() == 2 * (size - 1) + 3
         counts[size] = {"into an empty catalogue": loading, "of a changed catalogue": refreshing}

@@ -22,6 +22,7 @@ from powens_django import sync, tasks
 from powens_django.models import Connection, PowensUser
 
 from .factories import connection_payload, connector_payload
+from .powens_api import ALICE_TOKEN
 
 pytestmark = pytest.mark.django_db
 
@@ -237,3 +238,13 @@ def test_a_worker_runs_each_task_from_its_json_encoded_arguments(
 
     assert enqueued.task is task
     assert powens_api.sent() == expected_requests
+
+
+def test_refresh_powens_users_refreshes_the_batch_it_is_given(powens_api, alice, bob):
+    listed = {"connections": [connection_payload(7)]}
+    powens_api.add("GET", "users/me/connections", token=ALICE_TOKEN, json=listed)
+
+    result = tasks.refresh_powens_users.enqueue([alice.pk])
+
+    assert result.return_value == {"refreshed": 1, "failed": 0}
+    assert list(Connection.objects.values_list("powens_id", flat=True)) == [7]

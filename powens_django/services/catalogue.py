@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .. import signals, sync
 from ..conf import get_client
-from ..models import Connector, ConnectorCountry, ConnectorSource
+from ..models import CatalogueVersion, Connector, ConnectorCountry, ConnectorSource
 from ..sync import clean_field_definition
 from .errors import ConnectorUnavailable, NotFound, powens_failures
 
@@ -88,14 +92,110 @@ def search_connectors(
     return connectors.order_by("search_name", "uuid")
 
 
-def catalogue_countries(*, request: HttpRequest | None = None) -> list[str]:
-    """The ISO codes of the countries of connectable connectors, sorted."""
+# -- what is derived from the whole catalogue, computed once per catalogue version -----
+
+#: How long a derived figure is kept even when the catalogue did not change (an
+#: adapter's ``filter_connectors`` may read data of the host's own).
+DERIVED_TTL = 300.0
+_DERIVED_MAX = 256
+_derived: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
+_derived_lock = threading.Lock()
+
+
+def catalogue_version() -> tuple[int, Any]:
+    """A stamp that changes whenever a catalogue sync changes the catalogue (one
+    primary-key read). Figures derived from the whole catalogue are keyed on it."""
+    row = (
+        CatalogueVersion._default_manager.filter(pk=1).values_list("version", "changed_at").first()
+    )
+    return row if row is not None else (0, None)
+
+
+def _derived_value(
+    kind: str, queryset: QuerySet[Any], version: tuple[int, Any] | None, compute: Callable[[], Any]
+) -> Any:
+    # Keyed on the SQL itself: two requests whose adapter filters the same way share
+    # the figure, any other filter gets its own.
+    sql, params = queryset.query.sql_with_params()
+    key = (kind, queryset.db, version or catalogue_version(), sql, repr(params))
+    now = time.monotonic()
+    with _derived_lock:
+        hit = _derived.get(key)
+        if hit is not None and now - hit[0] < DERIVED_TTL:
+            _derived.move_to_end(key)
+            return hit[1]
+    value = compute()
+    with _derived_lock:
+        _derived[key] = (now, value)
+        while len(_derived) > _DERIVED_MAX:
+            _derived.popitem(last=False)
+    return value
+
+
+def forget_derived() -> None:
+    """Drop the figures derived from the catalogue in this process (for tests)."""
+    with _derived_lock:
+        _derived.clear()
+
+
+def catalogue_countries(
+    *, request: HttpRequest | None = None, version: tuple[int, Any] | None = None
+) -> list[str]:
+    """The ISO codes of the countries of connectable connectors, sorted.
+
+    Computed once per catalogue version (:func:`catalogue_version`, read again unless
+    ``version`` is given) and connectable set, not per request."""
     connectors = connectable_connectors(request=request)
-    return list(
+    countries = (
         ConnectorCountry.objects.filter(connector__in=connectors)
         .values_list("code", flat=True)
         .distinct()
         .order_by("code")
+    )
+    return list(_derived_value("countries", countries, version, lambda: list(countries)))
+
+
+def count_connectors(
+    connectors: QuerySet[Connector], *, version: tuple[int, Any] | None = None
+) -> int:
+    """``connectors.count()``, computed once per catalogue version and query."""
+    return int(_derived_value("count", connectors, version, connectors.count))
+
+
+class _CountedPaginator(Paginator):
+    def __init__(self, object_list: Any, per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # Paginator.count is a cached_property
+
+
+@dataclass(frozen=True)
+class CatalogueListing:
+    """A page of the connectors a person can pick, and the countries to filter by."""
+
+    page: Page
+    countries: list[str]
+
+
+def browse_catalogue(
+    query: str = "",
+    *,
+    country: str = "",
+    page: Any = None,
+    per_page: int = 24,
+    request: HttpRequest | None = None,
+) -> CatalogueListing:
+    """One page of :func:`search_connectors` (only the columns a list shows) with the
+    catalogue's countries. The count and the countries come from figures derived once
+    per catalogue version, so a request costs the same at 500 or 50,000 connectors."""
+    version = catalogue_version()
+    connectors = search_connectors(query, country=country, request=request).only(
+        "uuid", "name", "color", "beta", "auth_mechanism", "search_name"
+    )
+    count = count_connectors(connectors, version=version)
+    paginator = _CountedPaginator(connectors, per_page, count)
+    return CatalogueListing(
+        page=paginator.get_page(page),
+        countries=catalogue_countries(request=request, version=version),
     )
 
 

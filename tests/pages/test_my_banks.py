@@ -73,7 +73,8 @@ def test_my_banks_lists_a_connection_with_its_bank_and_sources(sandbox, browser)
     html = browser.get(MY_BANKS).content.decode()
     assert "Connecteur de test" in html
     assert "Up to date" in html
-    assert "directaccess" in html
+    assert "With your login details" in html  # the source, in the person's words
+    assert "directaccess" not in html
 
 
 def test_sync_now_asks_the_bank_and_says_so(sandbox, browser):

@@ -74,3 +74,22 @@ def test_a_connection_left_needing_attention_is_explained_once(as_alice, alice):
     explanation = escape(str(connection.state_info.explanation))
     assert texts == [f"{connection.connector_name} is linked, but needs attention."]
     assert page.content.decode().count(explanation) == 1
+
+
+def test_my_banks_puts_problems_first_and_points_out_a_bank_linked_twice(as_alice, alice):
+    sync.sync_connectors([connector_payload(2)])
+    uuid = Connector.objects.get(powens_id=2).uuid
+    mirror(
+        alice,
+        connection_payload(7, connector_uuid=uuid, created="2026-10-01 09:00:00"),
+        connection_payload(8, connector_uuid=uuid, created="2026-11-01 09:00:00"),
+        connection_payload(9, state="wrongpass", created="2026-09-01 09:00:00"),
+    )
+
+    response = as_alice.get(reverse("powens:connections"))
+
+    order = [c.powens_id for c in response.context["connections"]]
+    html = response.content.decode()
+    assert order == [9, 8, 7]  # the problem first, then the newest
+    assert html.count("data-duplicate") == 2 and "Linked on" in html
+    assert "directaccess" not in html and "openapi" not in html

@@ -71,8 +71,15 @@ def test_a_batch_refresh_reads_each_connection_and_removes_the_ones_gone(powens_
 
 
 def test_refreshing_users_goes_on_after_a_failure(powens_api, alice, bob):
-    powens_api.add("GET", "users/me/connections", status=503, json={"code": "maintenance"})
-    powens_api.add("GET", "users/me/connections", json={"connections": [connection_payload(9)]})
+    powens_api.add(
+        "GET", "users/me/connections", token=ALICE_TOKEN, status=503, json={"code": "maintenance"}
+    )
+    powens_api.add(
+        "GET",
+        "users/me/connections",
+        token=BOB_TOKEN,
+        json={"connections": [connection_payload(9)]},
+    )
 
     result = services.refresh_powens_users(services.powens_users_to_refresh())
 

@@ -14,8 +14,9 @@ from ..progress import Progress
 class Command(BaseCommand):
     help = (
         "Refresh connections from Powens with GET requests only (fair use forbids bulk "
-        "forced syncs; Powens syncs by itself and this reads the result). Per-user "
-        "failures are reported and the rest continues; the exit status is 1 if any failed."
+        "forced syncs; Powens syncs by itself and this reads the result), several users "
+        "at once. Per-user failures are reported and the rest continues; the exit "
+        "status is 1 if any failed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,13 +26,24 @@ class Command(BaseCommand):
             type=float,
             help="Only users with a connection not refreshed for this many hours.",
         )
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            help='Powens calls in flight at once (default: POWENS["SYNC_CONCURRENCY"]); '
+            "fewer are kept while Powens answers 429.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         users = services.powens_users_to_refresh(
             user_id=options["user"], stale_hours=options["stale_hours"]
         )
         started = time.monotonic()
-        result = services.refresh_powens_users(users, progress=Progress(self.stdout, "Users"))
+        concurrency = options["concurrency"]
+        if concurrency is not None and not 1 <= concurrency <= 64:
+            raise CommandError("--concurrency must be from 1 to 64.")
+        result = services.refresh_powens_users(
+            users, progress=Progress(self.stdout, "Users"), concurrency=concurrency
+        )
         totals = {"created": 0, "updated": 0, "unchanged": 0, "removed": 0}
         for item in result.succeeded:
             for key in totals:
