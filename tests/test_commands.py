@@ -126,11 +126,25 @@ def test_sync_connectors_reports_a_powens_failure_and_keeps_the_catalogue(
     before = catalogue()
     powens_api.add("GET", "connectors", **answer)
 
-    with pytest.raises(CommandError, match="Powens refused the catalogue request") as raised:
+    with pytest.raises(CommandError) as raised:
         run("powens_sync_connectors")
 
-    assert said in str(raised.value)
+    text = str(raised.value)
+    assert said in text and "https://test.biapi.pro/2.0/" in text
+    assert ("could not be reached" in text) or ("refused the catalogue request" in text)
     assert catalogue() == before
+
+
+def test_sync_connectors_says_powens_could_not_be_reached_and_where(old_catalogue, settings):
+    settings.POWENS = {
+        **settings.POWENS,
+        "API_URL": "http://127.0.0.1:9/sandbox/2.0/",
+        "MAX_RETRIES": 0,
+        "TIMEOUT": (0.5, 0.5),
+    }
+
+    with pytest.raises(CommandError, match=r"could not be reached at http://127\.0\.0\.1:9/"):
+        run("powens_sync_connectors")
 
 
 # -- powens_sync_connections ----------------------------------------------------------

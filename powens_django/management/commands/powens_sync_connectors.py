@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import services
+from ...conf import powens_settings
 from ..progress import Progress
 
 
@@ -34,7 +35,15 @@ class Command(BaseCommand):
         try:
             result = services.refresh_catalogue(country_codes=codes, progress=progress)
         except services.ServiceError as error:
-            raise CommandError(f"Powens refused the catalogue request: {error.detail}") from None
+            where = powens_settings.api_root or "(no API root: set DOMAIN or API_URL)"
+            if error.transient:
+                raise CommandError(
+                    f"Powens could not be reached at {where}: {error.detail}. Is it up "
+                    "(with the sandbox: is the server running)?"
+                ) from None
+            raise CommandError(
+                f"Powens at {where} refused the catalogue request: {error.detail}"
+            ) from None
         self.stdout.write(
             self.style.SUCCESS(f"Catalogue: {result} in {time.monotonic() - started:.1f} s.")
         )
