@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import services
 from .adapter import get_adapter
 from .conf import powens_settings
+from .countries import country_name
 from .forms import ConnectorFieldsForm
 from .models import BankAccount, Connection, ConnectionSource, Connector
 from .services import OutcomeKind
@@ -182,7 +183,13 @@ def picker(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         T + "picker.html",
-        {"page": listing.page, "query": query, "country": country, "countries": listing.countries},
+        {
+            "page": listing.page,
+            "query": query,
+            "country": country,
+            # By name in the person's language, not by code.
+            "countries": sorted(listing.countries, key=country_name),
+        },
     )
 
 

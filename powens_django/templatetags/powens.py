@@ -9,6 +9,8 @@ from typing import Any
 from django import template
 from django.template.defaultfilters import floatformat
 
+from ..countries import country_name
+
 register = template.Library()
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
@@ -66,3 +68,9 @@ def powens_amount(value: Any, places: Any = None) -> str:
     except (TypeError, ValueError):
         digits = 2
     return str(floatformat(value, f"{max(0, min(digits, 8))}g"))
+
+
+@register.filter
+def powens_country(code: str) -> str:
+    """An ISO country code's name in the active language ("ES" -> "Spain")."""
+    return country_name(code)

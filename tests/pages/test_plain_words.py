@@ -93,3 +93,14 @@ def test_my_banks_puts_problems_first_and_points_out_a_bank_linked_twice(as_alic
     assert order == [9, 8, 7]  # the problem first, then the newest
     assert html.count("data-duplicate") == 2 and "Linked on" in html
     assert "directaccess" not in html and "openapi" not in html
+
+
+def test_the_country_filter_shows_names_in_the_persons_language(as_alice):
+    sync.sync_connectors([connector_payload(i) for i in (1, 2, 3)])  # FR, and ES for 3
+
+    english = as_alice.get(reverse("powens:picker")).content.decode()
+    french = as_alice.get(reverse("powens:picker"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    assert '<option value="ES">Spain</option>' in english
+    assert '<option value="ES">Espagne</option>' in french
+    assert english.index(">France<") < english.index(">Spain<")
