@@ -22,7 +22,7 @@ from .factories import connection_payload, connector_payload
 pytestmark = pytest.mark.django_db
 
 EXPAND = "expand=connector,sources,all_accounts"
-CATALOGUE = "GET connectors?expand=fields,sources,countries"
+CATALOGUE = "GET connectors?expand=fields,sources,countries&all"
 
 
 class Terminal(io.StringIO):
@@ -78,7 +78,7 @@ def test_sync_connectors_for_some_countries_asks_for_them_and_removes_nothing(
     out, _ = run("powens_sync_connectors", "--country", "fr,es")
 
     assert powens_api.sent() == [
-        "GET connectors?country_codes=FR,ES&expand=fields,sources,countries"
+        "GET connectors?country_codes=FR,ES&expand=fields,sources,countries&all"
     ]
     assert "Fetching the Powens catalogue for FR,ES..." in out
     assert "1 created, 0 updated, 0 unchanged, 0 removed" in out

@@ -59,7 +59,7 @@ def test_refresh_catalogue_mirrors_the_catalogue_and_returns_the_counts(powens_a
         "removed": 1,
         "skipped": 0,
     }
-    assert powens_api.sent() == ["GET connectors?expand=fields,sources,countries"]
+    assert powens_api.sent() == ["GET connectors?expand=fields,sources,countries&all"]
 
 
 def test_refresh_catalogue_for_some_countries(powens_api):
@@ -68,7 +68,7 @@ def test_refresh_catalogue_for_some_countries(powens_api):
     tasks.refresh_catalogue.enqueue(["fr", "es"])
 
     assert powens_api.sent() == [
-        "GET connectors?country_codes=FR,ES&expand=fields,sources,countries"
+        "GET connectors?country_codes=FR,ES&expand=fields,sources,countries&all"
     ]
 
 
@@ -203,7 +203,7 @@ def test_outside_a_transaction_a_task_is_enqueued_at_once(queue, alice):
 def _catalogue(powens_api, alice):
     powens_api.add("GET", "connectors", json={"connectors": [connector_payload(1)]})
     return (tasks.refresh_catalogue, (["fr"],), {}), [
-        "GET connectors?country_codes=FR&" + ("expand=fields,sources,countries")
+        "GET connectors?country_codes=FR&" + ("expand=fields,sources,countries&all")
     ]
 
 

@@ -45,7 +45,8 @@ def refresh_catalogue(
     country_codes: str | Iterable[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> sync.SyncResult:
-    """Mirror the connector catalogue (``GET /connectors?expand=fields,sources,countries``).
+    """Mirror the connector catalogue (``GET /connectors?all&expand=fields,sources,countries``:
+    hidden connectors included, marked ``hidden``).
 
     With ``country_codes`` only those countries are fetched and nothing is pruned;
     without, connectors Powens no longer lists are removed. ``progress`` is an
@@ -55,8 +56,10 @@ def refresh_catalogue(
     """
     codes = parse_country_codes(country_codes)
     with powens_failures():
+        # Hidden connectors too (``all``): the mirror keeps them, marked hidden, so
+        # people never see them while the admin can show them again.
         payloads = get_client().list_connectors(
-            country_codes=codes or None, expand=CATALOGUE_EXPAND
+            country_codes=codes or None, expand=CATALOGUE_EXPAND, all=True
         )
     result = sync.sync_connectors(payloads, prune=not codes, progress=progress)
     transaction.on_commit(

@@ -20,7 +20,7 @@ def test_the_catalogue_is_fetched_with_fields_sources_and_countries(powens_api):
 
     result = services.refresh_catalogue()
 
-    assert powens_api.sent() == ["GET connectors?expand=fields,sources,countries"]
+    assert powens_api.sent() == ["GET connectors?expand=fields,sources,countries&all"]
     assert authorization(powens_api) is None
     assert (result.created, result.updated, result.removed) == (1, 0, 0)
     connector = Connector.objects.get(uuid=uuid(1))
@@ -52,7 +52,7 @@ def test_a_country_filter_is_sent_upper_cased_and_removes_nothing(powens_api):
     result = services.refresh_catalogue(country_codes=["fr", " es ", ""])
 
     assert powens_api.sent() == [
-        "GET connectors?country_codes=FR,ES&expand=fields,sources,countries"
+        "GET connectors?country_codes=FR,ES&expand=fields,sources,countries&all"
     ]
     assert (result.created, result.removed) == (1, 0)
     assert sorted(catalogue()) == [uuid(1), uuid(2), uuid(3)]
@@ -85,3 +85,16 @@ def test_a_country_list_given_as_one_string_is_split(powens_api):
     services.refresh_catalogue(country_codes="fr, es")
 
     assert powens_api.query()["country_codes"] == "FR,ES"
+
+
+def test_hidden_connectors_are_mirrored_marked_hidden_and_offered_to_nobody(powens_api):
+    powens_api.add(
+        "GET",
+        "connectors",
+        json={"connectors": [connector_payload(1), connector_payload(2, hidden=True)]},
+    )
+
+    services.refresh_catalogue()
+
+    assert Connector.objects.get(uuid=uuid(2)).hidden is True
+    assert list(services.connectable_connectors().values_list("uuid", flat=True)) == [uuid(1)]
