@@ -156,7 +156,7 @@ def _int(value: Any, maximum: int = _BIGINT_MAX) -> int | None:
         return None
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if 0 <= number <= maximum else None
 

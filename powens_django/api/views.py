@@ -207,6 +207,9 @@ class PowensAPIView(APIView):
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, services.ServiceError):
             return service_error_response(self.request, exc)
+        if isinstance(exc, RecursionError):
+            # JSON nested too deep for the parser (DRF catches only ValueError).
+            exc = exceptions.ParseError(_("The request body is nested too deeply."))
         response = super().handle_exception(exc)
         if isinstance(exc, exceptions.APIException):
             return drf_error_response(response, exc)

@@ -36,7 +36,7 @@ from .errors import (
     ServiceError,
     powens_failures,
 )
-from .outcomes import CANCELLED, DELETED, FAILED, Outcome, outcome_for
+from .outcomes import CANCELLED, CONNECTED, DELETED, FAILED, Outcome, outcome_for
 from .users import AnyUser, client_for, ensure_powens_user
 
 logger = logging.getLogger("powens_django.services")
@@ -231,7 +231,11 @@ def _callback_ids(params: Mapping[str, str]) -> list[int]:
         if value is None or not value.strip():
             continue
         text = value.strip()
-        if not (text.isascii() and text.isdigit()) or int(text) <= 0:
+        if (
+            not (text.isascii() and text.isdigit())
+            or len(text) > 19
+            or not 0 < int(text) < 2**63
+        ):
             raise InvalidCallback("The callback names a malformed connection id.")
         if int(text) not in ids:
             ids.append(int(text))
@@ -255,8 +259,6 @@ def finish_callback(
     error = params.get("error")
     # Malformed input is refused before the state is used up, so it changes nothing.
     ids = [] if error else _callback_ids(params)
-    if not error and not ids:
-        raise InvalidCallback("The callback names no connection.")
     try:
         record = consume_state(user, params.get("state"), session_key=session_key)
     except InvalidCallback as invalid:
@@ -269,6 +271,15 @@ def finish_callback(
         return _failed_link(
             user, record, error[:100], (params.get("error_description") or "")[:500]
         )
+    if not ids:
+        # Back from a visit that linked nothing new (the Webview's "manage", where
+        # banks may have been deleted or repaired): read what Powens holds now.
+        try:
+            fetch_connections(user)
+        except Exception:
+            LinkState.objects.filter(pk=record.pk).update(used_at=None)
+            raise
+        return Outcome(kind=CONNECTED, next_url=record.next_url)
     if record.connection_powens_id and record.connection_powens_id not in ids:
         logger.warning(
             "Callback for connection %s came back with %s", record.connection_powens_id, ids

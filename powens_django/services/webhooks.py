@@ -96,7 +96,7 @@ _KEPT_HEADERS = frozenset(
 )
 _SECRET_WORDS = ("auth", "signature", "cookie", "token", "secret", "key", "session")
 #: How much of a refused delivery's body is kept (enough to diagnose, not a flood).
-REFUSED_BODY_KEPT = 64 * 1024
+REFUSED_BODY_KEPT = 8 * 1024
 _CHUNK = 64 * 1024
 
 
@@ -292,7 +292,7 @@ def _named_user_id(event_type: str, payload: Mapping[str, Any]) -> int | None:
         else None,
         payload.get("id") if event_type.startswith("USER_") else None,
     ):
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        if _positive_int(value) is not None:
             return value
     return None
 
@@ -327,8 +327,8 @@ def parse_payload(body: bytes) -> dict[str, Any]:
     """The JSON object of a body; :class:`WebhookRefused` (400) when it is not one."""
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise WebhookRefused("malformed", f"not JSON: {error}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise WebhookRefused("malformed", f"not JSON: {type(error).__name__}") from None
     if not isinstance(payload, dict):
         raise WebhookRefused("malformed", "not a JSON object")
     return payload
@@ -490,7 +490,9 @@ def receive(delivery: Delivery, *, defer: Callable[[int], None] | None = None) -
         defer(event.pk)
         return Receipt(202, event, "queued", duplicate=not created)
     try:
-        done = process_event(event, payload=payload)
+        # A retry of a delivery recorded earlier is processed from what was recorded
+        # first: a later body under the same id cannot replace it.
+        done = process_event(event, payload=payload if created else None)
     except WebhookRefused as refusal:
         return Receipt(400, event, refusal.refusal, detail=refusal.detail)
     except WebhookFailed as failure:

@@ -187,3 +187,10 @@ def test_no_response_carries_the_powens_token(api, alice, catalogue, powens_api)
 
     assert all(ALICE_TOKEN not in body for body in bodies)
     assert all("token" not in body for body in bodies)
+
+
+@pytest.mark.parametrize("path", ["callback/", "connections/"])
+def test_json_nested_too_deep_is_a_400_not_a_500(api, path):
+    response = api.post(API + path, data=b"[" * 100_000, content_type="application/json")
+
+    assert response.status_code == 400

@@ -166,3 +166,28 @@ def test_a_cancel_in_the_webview_says_nothing_was_connected(as_alice, alice, web
     ).content.decode()
 
     assert "Nothing was connected" in html
+
+
+@pytest.mark.parametrize("ids", ["9" * 5000, "1,99999999999999999999", str(2**63)])
+def test_a_callback_naming_impossible_ids_is_refused_and_spends_nothing(as_alice, alice, ids):
+    _record, state = services.webauth.new_state(alice, session_key=as_alice.session.session_key)
+
+    response = as_alice.get(reverse("powens:callback"), {"state": state, "connection_ids": ids})
+
+    assert response.status_code == 400
+    assert LinkState.objects.get().used_at is None
+
+
+def test_back_from_managing_banks_reads_them_again_and_lands_on_my_banks(
+    as_alice, alice, webview, powens_api
+):
+    mirror(alice, connection_payload(7), connection_payload(8))
+    _record, state = services.webauth.new_state(alice, session_key=as_alice.session.session_key)
+    # At Powens, 8 was deleted during the visit.
+    powens_api.add("GET", "users/me/connections", json={"connections": [connection_payload(7)]})
+
+    response = as_alice.get(reverse("powens:callback"), {"state": state})
+
+    assert response.status_code == 302 and response["Location"] == reverse("powens:connections")
+    assert list(alice.powens_user.connections.values_list("powens_id", flat=True)) == [7]
+    assert LinkState.objects.get().used_at is not None

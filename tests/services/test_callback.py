@@ -281,12 +281,32 @@ def test_a_callback_with_a_malformed_connection_id_raises_and_changes_nothing(
     assert not Connection.objects.exists()
 
 
-def test_a_callback_naming_no_connection_raises_and_changes_nothing(powens_api, alice, started):
+def test_a_callback_naming_no_connection_reads_the_users_banks_again(powens_api, alice, started):
+    # Back from the Webview's "manage" (banks deleted or repaired there): nothing new is
+    # named, so what Powens holds now is mirrored, and the person lands on My banks.
+    mirror(alice, connection_payload(7), connection_payload(8))
     state = started(alice)
+    powens_api.add("GET", "users/me/connections", json={"connections": [connection_payload(7)]})
+
+    outcome = services.finish_callback(alice, {"state": state}, session_key="session-a")
+
+    assert powens_api.sent() == [f"GET users/me/connections?{EXPAND}"]
+    assert (outcome.kind, outcome.connection, outcome.connection_ids) == (
+        services.CONNECTED,
+        None,
+        (),
+    )
+    assert list(Connection.objects.values_list("powens_id", flat=True)) == [7]
+
+
+def test_a_callback_naming_nothing_without_a_valid_state_changes_nothing(
+    powens_api, alice, started
+):
+    started(alice)
     before = link_states()
 
     with pytest.raises(InvalidCallback):
-        services.finish_callback(alice, {"state": state}, session_key="session-a")
+        services.finish_callback(alice, {"state": "forged"}, session_key="session-a")
 
     assert powens_api.sent() == []
     assert link_states() == before

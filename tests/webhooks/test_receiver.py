@@ -494,11 +494,76 @@ def test_the_body_is_kept_compressed_and_reads_back_exactly(client, alice):
     assert len(bytes(event.body)) < len(raw) / 5
 
 
-def test_a_refused_body_is_kept_cut_to_its_first_64_kib(client, alice):
+def test_a_refused_body_is_kept_cut_to_its_first_8_kib(client, alice):
     raw = json.dumps(synced_body(accounts=10, transactions=500)).encode()
-    assert len(raw) > 64 * 1024
+    assert len(raw) > 8 * 1024
 
     post(client, raw, secret="guessed")
 
     event = only_event()
-    assert event.body_bytes == raw[: 64 * 1024] and event.body_size == len(raw)
+    assert event.body_bytes == raw[: 8 * 1024] and event.body_size == len(raw)
+
+
+# -- hostile bodies (found in review) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["id_user", "user"])
+def test_a_user_id_beyond_any_column_is_refused_not_a_500(client, refused, where):
+    body = {"id_webhook_data": 1}
+    if where == "user":
+        body["user"] = {"id": 2**64}
+    else:
+        body["id_user"] = 2**64
+
+    refused(post(client, body, secret=None), 401, "missing_signature")
+    assert WebhookEvent.objects.get().powens_user_id is None
+
+
+def test_a_signed_body_naming_a_huge_user_id_is_not_a_500(client, alice):
+    response = post(client, synced_body(user_id=2**64))
+
+    assert response.status_code in (200, 400)
+    assert not Connection.objects.exists()
+
+
+def test_json_nested_too_deep_is_refused_before_authentication(client, refused, settings):
+    settings.POWENS = {**settings.POWENS, "WEBHOOK_AUTH": ["bearer"]}
+
+    response = client.post(
+        url(),
+        data=b"[" * 100_000,
+        content_type="application/json",
+        headers={"Authorization": "Bearer x"},
+    )
+
+    refused(response, 400, "malformed")
+
+
+def test_an_infinite_id_inside_a_signed_payload_does_not_fail_the_sync(client, alice):
+    body = synced_body(accounts=1)
+    body["connection"]["accounts"][0]["id_source"] = float("inf")
+    raw = json.dumps(body)  # Python writes Infinity, and its parser reads it back
+    assert "Infinity" in raw
+
+    response = post(client, raw.encode())
+
+    assert response.status_code == 200
+    assert BankAccount.objects.get().powens_source_id is None
+
+
+def test_a_retry_under_a_known_id_is_processed_from_the_first_body(client, alice, settings):
+    settings.POWENS = {**settings.POWENS, "WEBHOOK_AUTH": ["bearer"]}
+    bearer = {"Authorization": f"Bearer {ALICE_TOKEN}"}
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("down")
+
+    signals.webhook_received.connect(broken, dispatch_uid="down")
+    try:
+        post(client, synced_body(7, webhook_id=5), secret=None, headers=bearer)
+    finally:
+        signals.webhook_received.disconnect(dispatch_uid="down")
+    swapped = post(client, synced_body(8, webhook_id=5), secret=None, headers=bearer)
+
+    assert swapped.status_code == 200
+    assert list(Connection.objects.values_list("powens_id", flat=True)) == [7]
