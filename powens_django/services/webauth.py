@@ -231,11 +231,7 @@ def _callback_ids(params: Mapping[str, str]) -> list[int]:
         if value is None or not value.strip():
             continue
         text = value.strip()
-        if (
-            not (text.isascii() and text.isdigit())
-            or len(text) > 19
-            or not 0 < int(text) < 2**63
-        ):
+        if not (text.isascii() and text.isdigit()) or len(text) > 19 or not 0 < int(text) < 2**63:
             raise InvalidCallback("The callback names a malformed connection id.")
         if int(text) not in ids:
             ids.append(int(text))
