@@ -44,11 +44,15 @@ class SandboxMixinTests(SandboxLiveServerMixin, LiveServerTestCase):
         assert callback in settings.POWENS_SANDBOX["REDIRECT_URIS"]
 
     def test_the_sandbox_catalogue_is_mirrored_into_the_app(self) -> None:
-        # Powens lists hidden connectors only with ``?all``; the app asks without it.
-        listed = sandbox.Connector.objects.filter(hidden=False)
-        shipped = {str(uuid) for uuid in listed.values_list("uuid", flat=True)}
-        assert len(shipped) > 1
+        # The app asks with ``?all``: hidden connectors are mirrored, marked hidden.
+        shipped = {str(uuid) for uuid in sandbox.Connector.objects.values_list("uuid", flat=True)}
+        hidden = {
+            str(uuid)
+            for uuid in sandbox.Connector.objects.filter(hidden=True).values_list("uuid", flat=True)
+        }
+        assert len(shipped) > 1 and hidden
         assert set(Connector.objects.values_list("uuid", flat=True)) == shipped
+        assert set(Connector.objects.filter(hidden=True).values_list("uuid", flat=True)) == hidden
         assert Connector.objects.filter(name="Connecteur de test").exists()
 
     def test_a_service_call_reaches_the_sandbox_over_http(self) -> None:
