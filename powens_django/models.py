@@ -234,6 +234,9 @@ class Connection(MirroredModel):
     def __str__(self) -> str:
         return f"{self.connector_name} #{self.powens_id}"
 
+    #: Set by :func:`account_totals_of`, read by :attr:`account_totals`.
+    _account_totals: list[AccountTotal]
+
     @property
     def connector_or_none(self) -> Connector | None:
         """The connector, or None while it is not in the local catalogue."""
@@ -263,7 +266,11 @@ class Connection(MirroredModel):
     @property
     def account_totals(self) -> list[AccountTotal]:
         """The balance of this connection's enabled accounts, one total per currency
-        (sorted by currency). Uses prefetched ``accounts`` when there are."""
+        (sorted by currency). Uses prefetched ``accounts`` when there are; a set
+        (:func:`account_totals_of`) sums them in the database instead, or uses the
+        totals it put in ``_account_totals``."""
+        if hasattr(self, "_account_totals"):
+            return self._account_totals
         totals: dict[str, AccountTotal] = {}
         for account in self.accounts.all():
             if not account.enabled or account.balance is None:
@@ -542,3 +549,32 @@ class CatalogueVersion(models.Model):
 
     def __str__(self) -> str:
         return str(self.version)
+
+
+def account_totals_of(connections: list[Connection]) -> None:
+    """Put each connection's :attr:`~Connection.account_totals` in place with one
+    aggregate query for all of them (the accounts themselves are not read): what a
+    list of connections showing their balance needs. The sums are the database's
+    (exact on PostgreSQL; SQLite stores and sums decimals as floating point, then they
+    are rounded to the field's decimal places, as every SQLite read of them is)."""
+    by_pk: dict[Any, dict[str, AccountTotal]] = {c.pk: {} for c in connections}
+    rows = (
+        BankAccount.objects.filter(
+            connection__in=list(by_pk),
+            disabled__isnull=True,
+            deleted__isnull=True,
+            balance__isnull=False,
+        )
+        .values_list("connection_id", "currency")
+        .annotate(
+            amount=models.Sum("balance"),
+            accounts=models.Count("pk"),
+            precision=models.Max("currency_precision"),
+        )
+        .order_by()
+    )
+    for pk, currency, amount, accounts, precision in rows:
+        by_pk[pk][currency] = AccountTotal(currency, amount, accounts, precision)
+    for connection in connections:
+        totals = by_pk[connection.pk]
+        connection._account_totals = [totals[code] for code in sorted(totals)]

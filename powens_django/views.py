@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -31,10 +30,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import services
 from .adapter import get_adapter
+from .cards import bank_cards
 from .conf import powens_settings
 from .countries import country_name
 from .forms import ConnectorFieldsForm
-from .models import BankAccount, Connection, ConnectionSource, Connector
+from .models import Connection, ConnectionSource, Connector, account_totals_of
 from .services import OutcomeKind
 
 logger = logging.getLogger("powens_django.views")
@@ -431,49 +431,40 @@ def callback(request: HttpRequest) -> HttpResponse:
 def connection_list(request: HttpRequest) -> HttpResponse:
     """The person's linked banks, their state in plain words and what to do."""
     webview = services.link_mode(request=request) == "webview"
-    banks = list(_banks(request.user))
-    # Problems first (a stable sort keeps the newest first within each group), and a
-    # bank linked more than once is told apart (date linked, way in) and pointed out.
+    banks = _banks(request.user)
+    # Problems first (a stable sort keeps the newest first within each group); a bank
+    # linked more than once is told apart and pointed out (see bank_cards).
     banks.sort(key=lambda connection: connection.state_info.ok)
-    linked = Counter(connection.connector_id or connection.connector_name for connection in banks)
-    for connection in banks:
-        connection.linked_more_than_once = (
-            linked[connection.connector_id or connection.connector_name] > 1
-        )
     return render(
         request,
         T + "connection_list.html",
-        {"connections": banks, "webview": webview},
+        {
+            "connections": banks,
+            "cards": bank_cards(banks),
+            "webview": webview,
+            "powens_next": request.get_full_path(),
+        },
     )
 
 
-def _banks(user: Any) -> Any:
+def _banks(user: Any) -> list[Connection]:
     # Only what the cards show: no token (the page never calls Powens, so nothing is
-    # decrypted) and none of the stored payloads but the connection's own (its
-    # embedded bank name stands in for a connector not in the catalogue yet).
-    return (
+    # decrypted), none of the stored payloads but the connection's own (its embedded
+    # bank name stands in for a connector not in the catalogue yet), and the balances
+    # summed by the database rather than every account read.
+    banks = list(
         services.user_connections(user)
         .select_related(None)
         .select_related("connector")
         .defer(*(f"connector__{name}" for name in _CONNECTOR_UNUSED))
         .prefetch_related(None)
         .prefetch_related(
-            Prefetch("sources", ConnectionSource.objects.only("connection", "name", "disabled")),
-            Prefetch(
-                "accounts",
-                BankAccount.objects.only(
-                    "connection",
-                    "balance",
-                    "currency",
-                    "currency_precision",
-                    "disabled",
-                    "deleted",
-                    "display",
-                ).order_by("powens_id"),
-            ),
+            Prefetch("sources", ConnectionSource.objects.only("connection", "name", "disabled"))
         )
         .order_by("-created", "-powens_id")
     )
+    account_totals_of(banks)
+    return banks
 
 
 _CONNECTOR_UNUSED = (

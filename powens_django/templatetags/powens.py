@@ -1,76 +1,47 @@
-"""Template helpers for the bank pages: a connector's initials and brand colours, and
-amounts of money."""
+"""Template helpers for the bank pages: a connector's initials and brand colours,
+amounts of money, country names and a connection's controls (see :mod:`..cards`)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import template
-from django.template.defaultfilters import floatformat
 
+from ..cards import (
+    DEFAULT_COLOR,
+    bank_color,
+    bank_initials,
+    bank_text_color,
+    controls_for,
+    powens_amount,
+)
 from ..countries import country_name
 
 register = template.Library()
 
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
-DEFAULT_COLOR = "#55555f"
-
-
-@register.filter
-def bank_initials(name: str) -> str:
-    """Up to two initials: "Crédit Agricole" -> "CA", "ING" -> "IN"."""
-    # Separators include the typographic apostrophe (U+2019), as in "Caisse d\u2019Épargne".
-    words = [w for w in re.split("[\\s\\-_'\u2019.]+", name or "") if w and w[0].isalnum()]
-    if not words:
-        return "?"
-    if len(words) == 1:
-        return words[0][:2].upper()
-    return (words[0][0] + words[1][0]).upper()
-
-
-@register.filter
-def bank_color(value: str | None) -> str:
-    """A CSS hex colour from Powens' ``color`` (``"0b57d0"``), or a neutral default.
-
-    Only hex digits pass, so a connector's colour can never inject CSS.
-    """
-    match = _HEX.match((value or "").strip())
-    if not match:
-        return DEFAULT_COLOR
-    digits = match.group(1)
-    if len(digits) == 3:
-        digits = "".join(c * 2 for c in digits)
-    return f"#{digits.lower()}"
-
-
-@register.filter
-def bank_text_color(value: str | None) -> str:
-    """Black or white, whichever reads better on :func:`bank_color` (WCAG luminance)."""
-    digits = bank_color(value)[1:]
-    channels = []
-    for i in (0, 2, 4):
-        c = int(digits[i : i + 2], 16) / 255
-        channels.append(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
-    luminance = 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
-    return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
-
-
-@register.filter
-def powens_amount(value: Any, places: Any = None) -> str:
-    """An amount in the active locale with its currency's number of decimals
-    (``places``, Powens' ``precision``; 2 when unknown), thousands grouped:
-    ``Decimal("1234.5")|powens_amount:2`` -> ``"1,234.50"``; "—" when unknown."""
-    if value is None or value == "":
-        return "—"
-    try:
-        digits = int(places) if places is not None and places != "" else 2
-    except (TypeError, ValueError):
-        digits = 2
-    return str(floatformat(value, f"{max(0, min(digits, 8))}g"))
+register.filter("bank_initials", bank_initials)
+register.filter("bank_color", bank_color)
+register.filter("bank_text_color", bank_text_color)
+register.filter("powens_amount", powens_amount)
 
 
 @register.filter
 def powens_country(code: str) -> str:
     """An ISO country code's name in the active language ("ES" -> "Spain")."""
     return country_name(code)
+
+
+# -- the controls and facts of a connection card ---------------------------------------
+
+
+@register.simple_tag
+def powens_controls(connection: Any) -> list[dict[str, Any]]:
+    """The controls for ``connection.actions`` (the state table's actions for its state
+    and connector): ``{% powens_controls connection as controls %}``. Each is a dict:
+    ``action``, ``label``, ``url``, ``post`` (a form, else a link), ``css`` and ``busy``
+    (what the page says while the form works). The first is the main one, unless the
+    connection works."""
+    return controls_for(connection)
+
+
+__all__ = ["DEFAULT_COLOR", "bank_color", "bank_initials", "bank_text_color", "powens_amount"]
