@@ -298,7 +298,7 @@ def _aware(value: Any, name: str) -> dt.datetime:
     except ValueError:
         raise ValueError(f"{name} is not a date") from None
     if moment.tzinfo is None:
-        raise ValueError(f"{name} has no time zone")
+        raise ValueError(f"{name} is not an aware date")
     return moment
 
 
@@ -335,7 +335,7 @@ class BackgroundSync:
         wrong type, a naive date) raises ``ValueError``."""
         keys = {"connection", "started", "state", "last_update", "next", "joined"}
         if not isinstance(data, Mapping) or set(data) != keys:
-            raise ValueError("Not a background sync record")
+            raise ValueError("This is not a background sync record")
         connection_id = data["connection"]
         if (
             not isinstance(connection_id, int)
