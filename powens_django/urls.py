@@ -18,6 +18,11 @@ urlpatterns = [
     path("connections/<int:powens_id>/", views.connection_detail, name="connection"),
     path("connections/<int:powens_id>/sync/", views.connection_sync, name="connection_sync"),
     path(
+        "connections/<int:powens_id>/syncing/",
+        views.connection_syncing,
+        name="connection_syncing",
+    ),
+    path(
         "connections/<int:powens_id>/reconnect/",
         views.connection_reconnect,
         name="connection_reconnect",

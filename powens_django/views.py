@@ -513,17 +513,85 @@ def connection_detail(request: HttpRequest, powens_id: int) -> HttpResponse:
 @require_POST
 @_within_time_budget
 def connection_sync(request: HttpRequest, powens_id: int) -> HttpResponse:
-    """Sync now (the person asked), or clear SCARequired with the empty POST Powens wants."""
+    """Sync now (the person asked), or clear SCARequired with the empty POST Powens
+    wants, in the background: the person watches it on the syncing page. When the
+    bank needs them first (an OTP, new credentials, a login on its website), they go
+    where that is done."""
     connection = _user_connection(request, powens_id)
+    next_url = _safe_next(request, request.POST.get("next"))
     try:
-        outcome = services.sync_now(connection)
+        started = services.start_background_sync(connection, next_url=next_url)
     except services.ServiceError as error:
         return _back(request, error, "powens:connection", powens_id)
+    if started.ticket is None:
+        assert started.outcome is not None  # one or the other
+        return _route(request, started.outcome)
+    request.session[_sync_key(powens_id)] = started.ticket.to_dict()
+    # Post/redirect/get: the syncing page reloads itself, which must never sync again.
+    return redirect("powens:connection_syncing", powens_id=powens_id)
+
+
+def _sync_key(powens_id: int) -> str:
+    return f"powens_sync_{powens_id}"
+
+
+@login_required
+@require_GET
+@_within_time_budget
+def connection_syncing(request: HttpRequest, powens_id: int) -> HttpResponse:
+    """Watch a background sync the person started: a page that reloads itself while
+    the sync runs (with or without JavaScript), then the connection's page (or where
+    the sync was asked from) once it ends, or where its new state calls for."""
+    connection = _user_connection(request, powens_id)
+    key = _sync_key(powens_id)
+    try:
+        ticket = services.BackgroundSync.from_dict(request.session.get(key))
+        if ticket.connection_id != connection.powens_id:
+            raise ValueError("A record for another connection")
+    except ValueError:
+        # Nothing (or nothing readable) is being watched: the connection's page says
+        # where it stands.
+        request.session.pop(key, None)
+        return redirect("powens:connection", powens_id=powens_id)
+    note = False
+    try:
+        outcome = services.sync_progress(connection, ticket)
+    except services.ServiceError as error:
+        if isinstance(error, services.NotFound) or not error.transient:
+            request.session.pop(key, None)
+            return _failure(request, error)
+        # Powens did not answer this time: the sync goes on, look again shortly.
+        _log(request, error)
+        outcome = None
+        note = True
+    if outcome is None:
+        overdue = ticket.overdue()
+        if overdue:
+            request.session.pop(key, None)
+        return render(
+            request,
+            T + "connection_syncing.html",
+            {
+                "connection": connection,
+                "running": not overdue,
+                "overdue": overdue,
+                "note": note,
+                "refresh_seconds": SYNC_REFRESH_SECONDS,
+            },
+        )
+    request.session.pop(key, None)
+    if outcome.kind == OutcomeKind.DELETED:
+        messages.info(request, _("This bank connection no longer exists."))
+        return redirect("powens:connections")
     if outcome.ok:
         messages.success(request, _("Synchronized."))
-        next_url = _safe_next(request, request.POST.get("next"))
+        next_url = _safe_next(request, ticket.next_url)
         return HttpResponseRedirect(next_url or reverse("powens:connection", args=[powens_id]))
     return _route(request, outcome)
+
+
+#: How often the syncing page looks again (seconds; each look reads the connection).
+SYNC_REFRESH_SECONDS = 3
 
 
 @login_required

@@ -469,6 +469,7 @@ class PowensClient:
         connection_id: int,
         *,
         psu_requested: bool = True,
+        background: bool = False,
         expand: Expand = None,
         user: UserRef = "me",
     ) -> dict[str, Any]:
@@ -477,11 +478,17 @@ class PowensClient:
         Only for a person asking for fresh data now; a sync they did not ask for must
         say ``psu_requested=False`` (it then cannot trigger an SCA). Powens may answer
         409 to a sync right after another one (:class:`~.errors.ConflictError`).
+        ``background=True`` makes Powens answer at once (with the connection as it is)
+        and sync afterwards: poll :meth:`get_connection` to see it end.
         """
         payload = self._user_call(
             "PUT",
             f"users/{_user(user)}/connections/{_id(connection_id, 'connection_id')}",
-            params={"psu_requested": bool(psu_requested), "expand": _expand(expand)},
+            params={
+                "psu_requested": bool(psu_requested),
+                "background": True if background else None,
+                "expand": _expand(expand),
+            },
         )
         return _connection(payload)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -17,8 +18,24 @@ from ..client import NotFoundError, PowensError, parse_datetime
 from ..models import BankAccount, Connection, ConnectionSource, PowensUser
 from ..states import StateInfo, describe_state
 from .catalogue import relevant_fields
-from .errors import NotFound, PowensRefused, from_powens, powens_failures
-from .outcomes import DELETED, Outcome, outcome_for
+from .errors import (
+    NotFound,
+    PowensRefused,
+    ServiceError,
+    SyncInProgress,
+    from_powens,
+    powens_failures,
+)
+from .outcomes import (
+    DECOUPLED,
+    DELETED,
+    NEEDS_FIELDS,
+    REAUTHENTICATE,
+    VALIDATING,
+    WRONG_CREDENTIALS,
+    Outcome,
+    outcome_for,
+)
 from .users import AnyUser, client_for, linked_powens_user
 
 logger = logging.getLogger("powens_django.services")
@@ -153,41 +170,49 @@ def refresh_powens_user(powens_user: PowensUser) -> sync.SyncResult:
 # -- asking Powens to act -------------------------------------------------------------
 
 
-def sync_connection(connection: Connection, *, psu_requested: bool) -> Outcome:
+def sync_connection(
+    connection: Connection, *, psu_requested: bool, background: bool = False
+) -> Outcome:
     """Ask Powens for fresh data now (``PUT``).
 
     ``psu_requested`` must say whether the person (the account holder) asked for it
     right now: true only then. Staff, workers and schedules pass false (Powens' fair
     use; such a sync cannot trigger an SCA). A running sync raises
-    :class:`~.errors.SyncInProgress`.
+    :class:`~.errors.SyncInProgress`. With ``background`` Powens answers at once with
+    the connection as it is and syncs afterwards (see :func:`start_background_sync`).
     """
     powens_user = connection.powens_user
     with powens_failures():
         payload = client_for(powens_user).sync_connection(
-            connection.powens_id, psu_requested=psu_requested, expand=CONNECTION_EXPAND
+            connection.powens_id,
+            psu_requested=psu_requested,
+            background=background,
+            expand=CONNECTION_EXPAND,
         )
     return outcome_for(mirror(powens_user, payload, sources_complete=False))
 
 
-def sync_now(connection: Connection) -> Outcome:
+def sync_now(connection: Connection, *, background: bool = False) -> Outcome:
     """The sync a person asks for themselves (pages, the API on their behalf).
 
     ``SCARequired`` is cleared with the user-initiated empty ``POST`` Powens asks for
     (:func:`reauthenticate`); any other state gets a ``PUT`` with
-    ``psu_requested=true``.
+    ``psu_requested=true``. ``background`` asks Powens to answer at once and work
+    afterwards (both calls take it).
     """
     if connection.state == "SCARequired":
-        return reauthenticate(connection)
-    return sync_connection(connection, psu_requested=True)
+        return reauthenticate(connection, background=background)
+    return sync_connection(connection, psu_requested=True, background=background)
 
 
-def reauthenticate(connection: Connection) -> Outcome:
+def reauthenticate(connection: Connection, *, background: bool = False) -> Outcome:
     """Clear ``SCARequired`` with a user-initiated empty update (``POST``), as Powens
     asks; if the bank wants a browser flow instead, the outcome says ``REAUTHENTICATE``
-    and the caller starts :func:`~.webauth.start_webauth` with the connection."""
+    and the caller starts :func:`~.webauth.start_webauth` with the connection.
+    ``background`` makes Powens answer at once and sync afterwards."""
     from .credentials import update_connection_refusable
 
-    return update_connection_refusable(connection)
+    return update_connection_refusable(connection, background=background)
 
 
 def resume_decoupled(connection: Connection, *, background: bool = False) -> Outcome:
@@ -237,6 +262,201 @@ def delete_connection(connection: Connection) -> Outcome:
         raise from_powens(error) from None
     sync.forget_connection(connection)
     return Outcome(kind=DELETED, connection_ids=(connection.powens_id,))
+
+
+# -- a sync the person watches ----------------------------------------------------------
+
+#: How long (seconds) a person's background sync is watched before the waiting page
+#: stops polling and says the bank is taking longer than usual. Powens' wire format has
+#: no "sync in progress" flag, so a sync that ends exactly where it started (same
+#: state, no new successful update, no new log) is only seen to end by this limit.
+SYNC_PATIENCE_SECONDS = 180
+
+#: A sync joined after Powens' 409 (another one was running, or had just run) counts
+#: as done when the connection's last successful update is this recent (seconds).
+SYNC_FRESH_SECONDS = 60
+
+_MAX_NEXT_URL = 2048
+_MAX_STATE = 64
+
+#: Kinds an answer to a sync can carry that mean the sync cannot run: the bank needs
+#: the person first (an answer, new credentials, an app confirmation, a web login).
+_NEEDS_PERSON_FIRST = frozenset(
+    {NEEDS_FIELDS, WRONG_CREDENTIALS, DECOUPLED, VALIDATING, REAUTHENTICATE, DELETED}
+)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _aware(value: Any, name: str) -> dt.datetime:
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValueError(f"{name} is not a date")
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name} is not a date") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} is not an aware date")
+    return moment
+
+
+@dataclass(frozen=True)
+class BackgroundSync:
+    """A background sync a person started and watches (a waiting page keeps it in
+    the session): the connection's ``connection_id``, when it was ``started`` (aware),
+    the connection's ``state`` and ``last_update`` read before starting, the (already
+    checked) ``next_url`` to land on, and whether it ``joined`` a sync Powens was
+    already running (a 409 at start). :meth:`to_dict` and :meth:`from_dict` make it
+    JSON-serializable; :func:`sync_progress` tells whether it has ended."""
+
+    connection_id: int
+    started: dt.datetime
+    state: str | None = None
+    last_update: dt.datetime | None = None
+    next_url: str = ""
+    joined: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (JSON types only) for a session."""
+        return {
+            "connection": self.connection_id,
+            "started": _iso(self.started),
+            "state": self.state,
+            "last_update": _iso(self.last_update),
+            "next": self.next_url,
+            "joined": self.joined,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> BackgroundSync:
+        """The record :meth:`to_dict` made; anything else (a missing or extra key, a
+        wrong type, a naive date) raises ``ValueError``."""
+        keys = {"connection", "started", "state", "last_update", "next", "joined"}
+        if not isinstance(data, Mapping) or set(data) != keys:
+            raise ValueError("This is not a background sync record")
+        connection_id = data["connection"]
+        if (
+            not isinstance(connection_id, int)
+            or isinstance(connection_id, bool)
+            or not 0 < connection_id < 2**63
+        ):
+            raise ValueError("connection is not a connection id")
+        state = data["state"]
+        if state is not None and (not isinstance(state, str) or len(state) > _MAX_STATE):
+            raise ValueError("state is not a state")
+        next_url = data["next"]
+        if not isinstance(next_url, str) or len(next_url) > _MAX_NEXT_URL:
+            raise ValueError("next is not a URL")
+        if not isinstance(data["joined"], bool):
+            raise ValueError("joined is not a boolean")
+        last_update = data["last_update"]
+        return cls(
+            connection_id=connection_id,
+            started=_aware(data["started"], "started"),
+            state=state,
+            last_update=None if last_update is None else _aware(last_update, "last_update"),
+            next_url=next_url,
+            joined=data["joined"],
+        )
+
+    def overdue(self, at: dt.datetime | None = None) -> bool:
+        """Whether the sync has been watched longer than :data:`SYNC_PATIENCE_SECONDS`."""
+        moment = at or timezone.now()
+        return (moment - self.started).total_seconds() > SYNC_PATIENCE_SECONDS
+
+
+@dataclass(frozen=True)
+class SyncStart:
+    """What :func:`start_background_sync` did: either a ``ticket`` (the sync runs;
+    watch it with :func:`sync_progress`), or an ``outcome`` saying why it cannot run
+    (the bank needs the person first: route on it)."""
+
+    ticket: BackgroundSync | None = None
+    outcome: Outcome | None = None
+
+
+def start_background_sync(connection: Connection, *, next_url: str = "") -> SyncStart:
+    """Start the sync the person asked for (:func:`sync_now`) in the background.
+
+    Powens answers at once; the answer says whether the sync can run at all. When the
+    bank needs the person first (an OTP, new credentials, an app confirmation, a login
+    on its website, or a refusal), the outcome is returned for the caller to route on.
+    Otherwise a :class:`BackgroundSync` records the connection as it was, so that
+    :func:`sync_progress` sees the sync end. Powens' 409 (a sync is already running,
+    or has just run) is a sync under way too: the ticket is ``joined``. ``next_url``
+    is stored as given: check it first (and again when using it).
+    """
+    before = BackgroundSync(
+        connection_id=connection.powens_id,
+        started=timezone.now(),
+        state=connection.state,
+        last_update=connection.last_update,
+        next_url=next_url,
+    )
+    try:
+        outcome = sync_now(connection, background=True)
+    except SyncInProgress:
+        return SyncStart(ticket=replace(before, joined=True))
+    if outcome.error is not None:
+        return SyncStart(outcome=outcome)  # refused: the person's business
+    sca_cleared = connection.state == "SCARequired" and outcome.state == "SCARequired"
+    if outcome.kind in _NEEDS_PERSON_FIRST and not sca_cleared:
+        return SyncStart(outcome=outcome)
+    return SyncStart(ticket=before)
+
+
+def sync_progress(connection: Connection, ticket: BackgroundSync) -> Outcome | None:
+    """Whether the background sync of ``ticket`` has ended: ``None`` while it runs,
+    else the connection's outcome (``DELETED`` when the connection is gone).
+
+    The connection is read from Powens (:func:`refresh_connection`: its failures
+    raise, a transient one is worth another try). The sync has ended when the
+    connection's last successful update moved past the recorded one, when its state
+    changed, when a sync log appeared since the start (asked only for a connection
+    that was in an error state: a failed retry changes nothing else), or, for a
+    ``joined`` sync, when the last successful update is :data:`SYNC_FRESH_SECONDS`
+    recent. The caller stops watching after :data:`SYNC_PATIENCE_SECONDS`
+    (:meth:`BackgroundSync.overdue`).
+    """
+    outcome = refresh_connection(connection)
+    current = outcome.connection
+    if outcome.kind == DELETED or current is None:
+        return outcome
+    if current.state != ticket.state:
+        return outcome
+    last = current.last_update
+    if last is not None and (ticket.last_update is None or last > ticket.last_update):
+        return outcome
+    joined_fresh = (
+        ticket.joined
+        and last is not None
+        and (ticket.started - last).total_seconds() <= SYNC_FRESH_SECONDS
+    )
+    if joined_fresh:
+        return outcome
+    if ticket.state is not None and _logged_since(current, ticket.started):
+        return outcome
+    return None
+
+
+def _logged_since(connection: Connection, moment: dt.datetime) -> bool:
+    """Whether Powens logged a sync of ``connection`` since ``moment`` (best effort:
+    a failure to read the logs says no)."""
+    try:
+        logs = connection_logs(connection, limit=5)
+    except ServiceError as error:
+        logger.info("Reading the logs of connection %s failed: %s", connection.powens_id, error)
+        return False
+    for log in logs:
+        if not isinstance(log, Mapping):
+            continue
+        when = parse_datetime(log.get("timestamp") or log.get("date"))
+        # Powens' dates have whole seconds: a log of this second may be the sync's.
+        if when is not None and when >= moment.replace(microsecond=0):
+            return True
+    return False
 
 
 # -- what to ask, what happened -------------------------------------------------------

@@ -305,6 +305,18 @@ def test_sync_connection_is_asked_by_the_person_by_default(powens, user_client):
     assert sent(powens)["url"] == url("users/me/connections/7?psu_requested=true&expand=accounts")
 
 
+def test_sync_connection_in_the_background_says_so(powens, user_client):
+    powens.put(url("users/me/connections/7"), json=CONNECTION, status=202)
+
+    assert user_client.sync_connection(7, background=True, expand="sources") == CONNECTION
+    assert sent(powens) == {
+        "method": "PUT",
+        "url": url("users/me/connections/7?psu_requested=true&background=true&expand=sources"),
+        "authorization": USER_AUTH,
+        "json": None,
+    }
+
+
 def test_delete_connection_deletes_it_and_returns_nothing(powens, user_client):
     powens.delete(url("users/42/connections/7"), status=204)
 

@@ -3,8 +3,11 @@ do about each (sync, toggle a source, delete, read the history)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from powens_django.models import Connection, ConnectionSource, PowensUser
 from powens_django.sandbox import models as bank
@@ -81,9 +84,14 @@ def test_sync_now_asks_the_bank_and_says_so(sandbox, browser):
     connect_test_bank(browser)
     connection = only_connection()
     before = bank.Connection.objects.get().sync_count
+    earlier = timezone.now() - dt.timedelta(hours=1)  # the new update is then seen to move
+    bank.Connection.objects.update(last_update=earlier)
+    Connection.objects.update(last_update=earlier)
     response = browser.post(reverse("powens:connection_sync", args=[connection.powens_id]))
-    assert response["Location"] == reverse("powens:connection", args=[connection.powens_id])
-    page = browser.get(response["Location"])
+    assert response["Location"] == reverse("powens:connection_syncing", args=[connection.powens_id])
+    done = browser.get(response["Location"])  # the sandbox settles on this read
+    assert done["Location"] == reverse("powens:connection", args=[connection.powens_id])
+    page = browser.get(done["Location"])
     assert "Synchronized." in [str(m) for m in page.context["messages"]]
     assert bank.Connection.objects.get().sync_count == before + 1
 

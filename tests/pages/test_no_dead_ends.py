@@ -185,6 +185,7 @@ def test_a_wrong_encryption_key_shows_my_banks_and_a_clear_error_never_a_500(
         "connection_reconnect",
         "connection_fields",
         "connection_wait",
+        "connection_syncing",
         "source_toggle",
         "connection_delete",
         "connection_logs",

@@ -16,6 +16,7 @@ URLS = [
     ("connection_fields", "post", {"otp": "123456"}),
     ("connection_wait", "get", {}),
     ("connection_wait", "post", {}),
+    ("connection_syncing", "get", {}),
     ("source_toggle", "post", {"enable": "0"}),
     ("connection_delete", "get", {}),
     ("connection_delete", "post", {}),
