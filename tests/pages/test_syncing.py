@@ -84,8 +84,8 @@ def test_the_syncing_page_shows_a_spinner_and_reloads_itself_while_the_sync_runs
     assert 'class="powens-spinner" aria-hidden="true"' in html
     assert 'role="status"' in html
     assert "Fetching your latest data from Connecteur de test." in html
-    assert 'data-powens-refresh="3"' in html
-    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in html
+    assert 'data-powens-refresh="5"' in html
+    assert '<noscript><meta http-equiv="refresh" content="7"></noscript>' in html
     assert f'href="{reverse("powens:connection", args=[connection.powens_id])}"' in html
     assert f'href="{MY_BANKS}"' in html
 
@@ -256,7 +256,7 @@ def test_powens_failing_while_the_page_looks_again_keeps_the_page(
     assert response.status_code == 200
     html = response.content.decode()
     assert "We could not check on it just now." in html
-    assert 'data-powens-refresh="3"' in html  # still looking
+    assert 'data-powens-refresh="5"' in html  # still looking
     sandbox_settings(FAULTS="")
     the_bank_finishes()
     assert browser.get(syncing_url(connection))["Location"] == reverse(
