@@ -110,3 +110,28 @@ def test_a_form_that_reaches_the_bank_is_sent_once_and_says_it_is_working(site):
     assert "Contacting your bank, this can take a minute" in site.text
     assert second is True  # a second submit is stopped by the page's script
     assert not Connection.objects.exists()
+
+
+def test_a_text_field_in_error_is_outlined_like_a_list_in_error(site):
+    site.open(connect_page("Connecteur de test"))
+    # Past the browser's own checks, so that the server's errors are drawn.
+    site.driver.execute_script(
+        "document.querySelectorAll('[required]').forEach(e => e.removeAttribute('required'));"
+        "document.querySelectorAll('form').forEach(f => f.noValidate = true);"
+    )
+    site.click("Connect")
+    site.wait_for_text("This field is required.")
+
+    def border(name: str) -> str:
+        return site.driver.execute_script(
+            "return getComputedStyle(document.getElementsByName(arguments[0])[0]).borderColor;",
+            name,
+        )
+
+    danger = site.driver.execute_script(
+        "var p = document.createElement('p'); p.style.color = 'var(--powens-danger)';"
+        "document.querySelector('.powens').appendChild(p);"
+        "return getComputedStyle(p).color;"
+    )
+    assert border("login") == border("website") == danger
+    assert not Connection.objects.exists()
