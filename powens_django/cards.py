@@ -22,8 +22,8 @@ from django.conf import settings
 from django.template.defaultfilters import floatformat
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html_join
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from .states import Action
 
@@ -84,13 +84,14 @@ def powens_amount(value: Any, places: Any = None) -> str:
 
 #: A connection id no real connection has, reversed once and replaced per card.
 _SENTINEL = "987654321987654321"
-_URL_PATTERNS: dict[tuple[str, str, str], str] = {}
+_URL_PATTERNS: dict[tuple[str, str, str | None, str], str] = {}
 
 
 def connection_url(name: str, powens_id: int) -> str:
     """``reverse(name, args=[powens_id])`` at the cost of a string replace: each URL
-    name is reversed once per script prefix and URLconf."""
-    key = (get_script_prefix(), str(get_urlconf() or settings.ROOT_URLCONF), name)
+    name is reversed once per script prefix, URLconf and language."""
+    # The language too: under i18n_patterns, URLs start with it.
+    key = (get_script_prefix(), str(get_urlconf() or settings.ROOT_URLCONF), get_language(), name)
     pattern = _URL_PATTERNS.get(key)
     if pattern is None:
         pattern = _URL_PATTERNS[key] = reverse(name, args=[_SENTINEL])

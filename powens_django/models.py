@@ -273,14 +273,8 @@ class Connection(MirroredModel):
             return self._account_totals
         totals: dict[str, AccountTotal] = {}
         for account in self.accounts.all():
-            if not account.enabled or account.balance is None:
-                continue
-            total = totals.setdefault(
-                account.currency,
-                AccountTotal(account.currency, Decimal(0), 0, account.currency_precision),
-            )
-            total.amount += account.balance
-            total.accounts += 1
+            if account.enabled and account.balance is not None:
+                _add(totals, account.currency, account.balance, account.currency_precision)
         return [totals[code] for code in sorted(totals)]
 
     @property
@@ -552,11 +546,10 @@ class CatalogueVersion(models.Model):
 
 
 def account_totals_of(connections: list[Connection]) -> None:
-    """Put each connection's :attr:`~Connection.account_totals` in place with one
-    aggregate query for all of them (the accounts themselves are not read): what a
-    list of connections showing their balance needs. The sums are the database's
-    (exact on PostgreSQL; SQLite stores and sums decimals as floating point, then they
-    are rounded to the field's decimal places, as every SQLite read of them is)."""
+    """Put each connection's :attr:`~Connection.account_totals` in place with one query
+    for all of them, reading only the four columns the totals need (no account object
+    is built): what a list of connections showing their balance needs. The sums are
+    made here, with :class:`~decimal.Decimal`, exactly as the property makes them."""
     by_pk: dict[Any, dict[str, AccountTotal]] = {c.pk: {} for c in connections}
     rows = (
         BankAccount.objects.filter(
@@ -565,16 +558,23 @@ def account_totals_of(connections: list[Connection]) -> None:
             deleted__isnull=True,
             balance__isnull=False,
         )
-        .values_list("connection_id", "currency")
-        .annotate(
-            amount=models.Sum("balance"),
-            accounts=models.Count("pk"),
-            precision=models.Max("currency_precision"),
-        )
-        .order_by()
+        .order_by("connection", "powens_id")
+        .values_list("connection_id", "currency", "balance", "currency_precision")
     )
-    for pk, currency, amount, accounts, precision in rows:
-        by_pk[pk][currency] = AccountTotal(currency, amount, accounts, precision)
+    for pk, currency, balance, precision in rows:
+        if balance is not None:  # filtered above; for the type checker
+            _add(by_pk[pk], currency, balance, precision)
     for connection in connections:
         totals = by_pk[connection.pk]
         connection._account_totals = [totals[code] for code in sorted(totals)]
+
+
+def _add(
+    totals: dict[str, AccountTotal], currency: str, balance: Decimal, precision: int | None
+) -> None:
+    # The first account in a currency gives the total its precision.
+    total = totals.get(currency)
+    if total is None:
+        total = totals[currency] = AccountTotal(currency, Decimal(0), 0, precision)
+    total.amount += balance
+    total.accounts += 1

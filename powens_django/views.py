@@ -542,8 +542,16 @@ def connection_syncing(request: HttpRequest, powens_id: int) -> HttpResponse:
     """Watch a background sync the person started: a page that reloads itself while
     the sync runs (with or without JavaScript), then the connection's page (or where
     the sync was asked from) once it ends, or where its new state calls for."""
-    connection = _user_connection(request, powens_id)
     key = _sync_key(powens_id)
+    try:
+        connection = _user_connection(request, powens_id)
+    except Http404:
+        if key not in request.session or Connection.objects.filter(powens_id=powens_id).exists():
+            raise
+        # Watched, then gone meanwhile (a CONNECTION_DELETED webhook, another tab).
+        del request.session[key]
+        messages.info(request, _("This bank connection no longer exists."))
+        return redirect("powens:connections")
     try:
         ticket = services.BackgroundSync.from_dict(request.session.get(key))
         if ticket.connection_id != connection.powens_id:

@@ -398,13 +398,27 @@ def start_background_sync(connection: Connection, *, next_url: str = "") -> Sync
     try:
         outcome = sync_now(connection, background=True)
     except SyncInProgress:
-        return SyncStart(ticket=replace(before, joined=True))
+        # Where Powens stands now is the starting point (the mirror may be behind:
+        # a lost webhook, Powens' own daily sync), as best it can be read.
+        try:
+            current = refresh_connection(connection).connection
+        except ServiceError:
+            current = None
+        return SyncStart(ticket=replace(_as_of(before, current), joined=True))
     if outcome.error is not None:
         return SyncStart(outcome=outcome)  # refused: the person's business
     sca_cleared = connection.state == "SCARequired" and outcome.state == "SCARequired"
     if outcome.kind in _NEEDS_PERSON_FIRST and not sca_cleared:
         return SyncStart(outcome=outcome)
-    return SyncStart(ticket=before)
+    # Powens' answer is the connection as the sync starts: the mirror may have been
+    # behind it, and its catching up must not look like the sync's end.
+    return SyncStart(ticket=_as_of(before, outcome.connection))
+
+
+def _as_of(ticket: BackgroundSync, connection: Connection | None) -> BackgroundSync:
+    if connection is None:
+        return ticket
+    return replace(ticket, state=connection.state, last_update=connection.last_update)
 
 
 def sync_progress(connection: Connection, ticket: BackgroundSync) -> Outcome | None:

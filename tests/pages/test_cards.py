@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 from django.urls import reverse, set_script_prefix
+from django.utils import translation
 
 from powens_django.cards import bank_cards, connection_url, controls_for
 from powens_django.models import Connection, PowensUser, account_totals_of
@@ -47,6 +48,15 @@ def test_connection_urls_follow_the_script_prefix():
 def test_connection_urls_follow_a_new_urlconf():
     assert connection_url("powens:connection", 7) == reverse("powens:connection", args=[7])
     assert connection_url("powens:connection", 7).startswith("/elsewhere/")
+
+
+@override_settings(ROOT_URLCONF="tests.urls_i18n")
+def test_connection_urls_follow_the_language_prefix():
+    for language in ("en", "fr", "en"):
+        with translation.override(language):
+            url = connection_url("powens:connection", 7)
+            assert url == reverse("powens:connection", args=[7])
+            assert url.startswith(f"/{language}/")
 
 
 @pytest.fixture
@@ -111,3 +121,67 @@ def test_each_card_has_the_controls_of_its_state(linked, state):
     ]
     assert card["controls"] == controls_for(connection)
     assert card["url"] == reverse("powens:connection", args=[7])
+
+
+EVIL = '<script>alert(1)</script>" onmouseover="x'
+
+
+def _acc(aid, cid, balance, currency="EUR", precision=2, **kw):
+    p = account_payload(aid, cid, balance=balance, currency=currency, **kw)
+    p["currency"]["precision"] = precision
+    return p
+
+
+@pytest.fixture
+def hostile(person):
+    pu = PowensUser.objects.create(user=person, powens_id=1, token="offline-token")
+    payloads = [
+        connection_payload(
+            7,
+            connector_uuid="99999999-0000-4000-8000-000000000009",
+            connector={"name": EVIL, "color": "red;background:url(x)"},
+            all_accounts=[
+                _acc(70, 7, "10.005"),
+                _acc(71, 7, "0.01"),
+                _acc(72, 7, 5, currency="<script>", precision=0),
+                _acc(73, 7, "99999999999.99999999"),
+                _acc(74, 7, "0.00000001"),
+            ],
+        ),
+        connection_payload(
+            8,
+            connector_uuid="99999999-0000-4000-8000-000000000009",
+            connector={"name": EVIL},
+            all_accounts=[
+                _acc(80, 8, "100", currency="JPY", precision=None),
+                _acc(81, 8, "1", currency="JPY", precision=0),
+            ],
+        ),
+    ]
+    sync_connections(pu, payloads)
+    return pu
+
+
+def test_my_banks_escapes_hostile_names_colours_and_currencies(browser, hostile):
+    html = browser.get(reverse("powens:connections")).content.decode()
+    assert "<script>alert" not in html
+    assert 'onmouseover="x' not in html
+    assert "<script> " not in html and "5 <script>" not in html
+    assert "url(x)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_totals_are_exact_and_those_of_the_models_rule_at_extreme_values(hostile):
+    expected = {
+        c.powens_id: [(t.currency, t.amount, t.accounts, t.precision) for t in c.account_totals]
+        for c in Connection.objects.all()
+    }
+    conns = list(Connection.objects.all())
+    account_totals_of(conns)
+    got = {
+        c.powens_id: [(t.currency, t.amount, t.accounts, t.precision) for t in c.account_totals]
+        for c in conns
+    }
+    assert got == expected
+    assert {t[0]: t[2:] for t in got[7]} == {"<script>": (1, 0), "EUR": (4, 2)}
+    assert got[8] == [("JPY", Decimal("101"), 2, None)]

@@ -330,3 +330,104 @@ def test_the_syncing_page_costs_the_same_with_1_and_50_accounts(browser, person,
         return len(captured)
 
     assert queries(7, 1) == queries(8, 50)
+
+
+def test_a_mirror_behind_powens_does_not_make_a_running_sync_look_finished(
+    sandbox, browser, slow_bank
+):
+    """Powens synced by itself and no webhook reached us: the mirror is two hours
+    behind. Powens' answer to the sync is the starting point, not the mirror."""
+    connection = linked_bank(browser)
+    Connection.objects.update(last_update=timezone.now() - dt.timedelta(hours=2))
+    connection = only_connection()
+
+    response = sync(browser, connection)
+    assert response["Location"] == syncing_url(connection)
+    assert bank.Connection.objects.get().pending_action == "sync"  # still running
+
+    page = browser.get(syncing_url(connection))
+
+    assert bank.Connection.objects.get().pending_action == "sync"  # still running
+    assert page.status_code == 200, (page.status_code, page.get("Location"))
+
+
+def test_a_state_behind_powens_does_not_make_a_running_sync_look_finished(
+    sandbox, browser, slow_bank
+):
+    """The mirror still says 'bug'; at Powens the connection is fine already."""
+    connection = linked_bank(browser)
+    Connection.objects.update(state="bug")
+    connection = only_connection()
+
+    sync(browser, connection)
+    page = browser.get(syncing_url(connection))
+
+    assert bank.Connection.objects.get().pending_action == "sync"
+    assert page.status_code == 200, (page.status_code, page.get("Location"))
+
+
+def test_a_connection_deleted_here_while_watched_leads_to_my_banks(sandbox, browser, slow_bank):
+    connection = linked_bank(browser)
+    sync(browser, connection)
+    Connection.objects.all().delete()  # e.g. a CONNECTION_DELETED webhook meanwhile
+    page = browser.get(syncing_url(connection), follow=True)
+    assert page.redirect_chain[0][0] == reverse("powens:connections")
+    assert "This bank connection no longer exists." in page.content.decode()
+    assert f"powens_sync_{connection.powens_id}" not in browser.session
+    # Without a record, a connection that is not there is a plain 404.
+    assert browser.get(syncing_url(connection)).status_code == 404
+
+
+def test_a_connection_deleted_at_powens_while_watched_leads_to_my_banks(
+    sandbox, browser, slow_bank
+):
+    connection = linked_bank(browser)
+    sync(browser, connection)
+    bank.Connection.objects.all().delete()
+    page = browser.get(syncing_url(connection))
+    assert page["Location"] == reverse("powens:connections")
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"connection": 2**70},
+        {"connection": -1},
+        {"connection": 1.0},
+        {"started": "2026-01-01T00:00:00"},
+        {"started": "0001-01-01T00:00:00+23:59"},
+        {"started": "9999-12-31T23:59:59-23:59"},
+        {"last_update": "0001-01-01T00:00:00+23:59"},
+        {"last_update": "9999-12-31T23:59:59-23:59"},
+        {"last_update": 12},
+        {"state": 5},
+        {"state": "x" * 10000},
+        {"next": None},
+        {"next": "//evil.example/"},
+        {"next": "https://evil.example/"},
+        {"next": "javascript:alert(1)"},
+        {"next": "/\\evil.example"},
+        {"joined": "yes"},
+        {"started": ["x"]},
+        {"started": "\uff12\uff10\uff12\uff16-01-01T00:00:00+00:00"},
+    ],
+)
+def test_a_malformed_record_is_never_a_server_error(sandbox, browser, slow_bank, patch):
+    connection = linked_bank(browser)
+    sync(browser, connection)
+    key = f"powens_sync_{connection.powens_id}"
+    session = browser.session
+    record = dict(session[key])
+    if "connection" in patch:
+        record["connection"] = patch["connection"]
+    else:
+        record.update(patch)
+    session[key] = record
+    session.save()
+    bank.Connection.objects.update(pending_until=timezone.now())
+    page = browser.get(syncing_url(connection))
+    assert page.status_code in (200, 302), page.status_code
+    if page.status_code == 302:
+        assert page["Location"].startswith("/"), page["Location"]
+        assert not page["Location"].startswith("//")
+        assert "evil" not in page["Location"]
