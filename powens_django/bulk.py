@@ -19,7 +19,7 @@ import decimal
 import hashlib
 import json
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -54,6 +54,67 @@ class EncodedJSON:
         return orjson.loads(self.text)
 
 
+class JSONTexts:
+    """Values as the JSON text their column stores (None stays None): compact, with
+    orjson; Django's own text when the column has an ``encoder`` or orjson refuses
+    the value (an integer beyond 64 bits).
+
+    Short lists of strings (``["PRIV"]``, ``["credentials"]``) repeat across thousands
+    of rows: each distinct one is encoded once (keep an instance for one batch: what
+    it remembers grows with the distinct lists it saw).
+    """
+
+    __slots__ = ("encoder", "memo")
+
+    def __init__(self, encoder: type[json.JSONEncoder] | None = None) -> None:
+        self.encoder = encoder
+        self.memo: dict[tuple[str, ...], str] = {}
+
+    def __call__(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if type(value) is list and len(value) <= 8:
+            key = tuple(value)
+            try:
+                text = self.memo.get(key)
+            except TypeError:  # unhashable members: not one of those short lists
+                return self.encode(value)
+            if text is not None:
+                return text
+            # Strings only: [1] and [True] are equal tuples, not the same JSON.
+            for item in key:
+                if type(item) is not str:
+                    return self.encode(value)
+            self.memo[key] = text = self.encode(value)
+            return text
+        return self.encode(value)
+
+    def encode(self, value: Any) -> str:
+        if self.encoder is None:
+            try:
+                return _dumps(value)
+            except TypeError:  # orjson refuses it (an integer beyond 64 bits)
+                pass
+        return json.dumps(value, cls=self.encoder)
+
+
+def _wrap_encoded(
+    rows: Sequence[dict[str, Any]], encoded: Collection[str]
+) -> Sequence[dict[str, Any]]:
+    """``rows`` with their already encoded JSON text wrapped in :class:`EncodedJSON`,
+    for the paths that need to tell it from a JSON string."""
+    names = [name for name in encoded if rows and name in rows[0]]
+    if not names:
+        return rows
+    return [
+        {
+            **row,
+            **{n: None if row[n] is None else EncodedJSON(None, row[n]) for n in names},
+        }
+        for row in rows
+    ]
+
+
 def _plain(value: Any) -> Any:
     return value.data if isinstance(value, EncodedJSON) else value
 
@@ -75,32 +136,12 @@ def _sqlite_converter(field: models.Field, connection: BaseDatabaseWrapper) -> A
     """One function per column turning a value into what SQLite stores, chosen once:
     the same results as ``field.get_db_prep_save`` without its per-value dispatch."""
     if isinstance(field, models.JSONField):
-        # Short lists of strings (["PRIV"], ["credentials"]) repeat across thousands of
-        # rows: encode each distinct one once per upsert.
-        memo: dict[tuple[str, ...], str] = {}
+        texts = JSONTexts(field.encoder)
 
         def to_json(value: Any) -> Any:
-            if value is None:
-                return None
             if isinstance(value, EncodedJSON):
                 return value.text
-            if type(value) is list and len(value) <= 8:
-                try:
-                    return memo[tuple(value)]
-                except KeyError:
-                    memo[tuple(value)] = encoded = encode(value)
-                    return encoded
-                except TypeError:  # unhashable members: not one of those short lists
-                    pass
-            return encode(value)
-
-        def encode(value: Any) -> str:
-            if field.encoder is None:  # type: ignore[attr-defined]
-                try:
-                    return _dumps(value)
-                except TypeError:  # orjson refuses it (an integer beyond 64 bits)
-                    pass
-            return json.dumps(value, cls=field.encoder)  # type: ignore[attr-defined]
+            return texts(value)
 
         return to_json
     if isinstance(field, models.DateTimeField):
@@ -143,6 +184,7 @@ def upsert(
     unique_fields: str | Sequence[str],
     using: str = "default",
     new: bool = False,
+    encoded: Collection[str] = (),
 ) -> None:
     """Insert ``rows`` (dicts of field names to values) or update them in place.
 
@@ -150,17 +192,21 @@ def upsert(
     constraint); every other given column is overwritten. One statement on PostgreSQL,
     one ``executemany`` on SQLite. All rows must have the same keys. With ``new`` (the
     caller knows none exists) they are only inserted: one that exists fails the
-    statement instead of being overwritten.
+    statement instead of being overwritten. ``encoded`` names JSON columns whose values
+    are already JSON text (a ``str``, or None for SQL NULL; see :class:`JSONTexts`):
+    stored as they are.
     """
     if not rows:
         return
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        rows = _wrap_encoded(rows, encoded)
     names = list(rows[0])
     fields = [model._meta.get_field(name) for name in names]
     attnames = [str(f.attname) for f in fields]  # type: ignore[union-attr]
     columns = [str(f.column) for f in fields]  # type: ignore[union-attr]
     unique_names = [unique_fields] if isinstance(unique_fields, str) else list(unique_fields)
     unique_columns = [str(model._meta.get_field(n).column) for n in unique_names]  # type: ignore[union-attr]
-    connection = connections[using]
     if connection.vendor not in _FAST_VENDORS:
         objects = [
             model(**{a: _plain(row[n]) for a, n in zip(attnames, names, strict=True)})
@@ -181,17 +227,24 @@ def upsert(
         f"UPDATE SET {updates}" if updates else "NOTHING"
     )
     if connection.vendor == "sqlite":
-        convert = [_sqlite_converter(f, connection) for f in fields]  # type: ignore[arg-type]
+        convert = [
+            None if name in encoded else _sqlite_converter(f, connection)  # type: ignore[arg-type]
+            for name, f in zip(names, fields, strict=True)
+        ]
         # Columns stored as given are picked by one C call per row; only the others
         # go through their converter.
-        pick = operator.itemgetter(*names)
+        pick = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
         converted = [(i, c) for i, c in enumerate(convert) if c is not None]
-        params = []
-        for row in rows:
-            values = list(pick(row)) if len(names) > 1 else [pick(row)]
-            for i, c in converted:
-                values[i] = c(values[i])
-            params.append(values)
+        params: list[Any]
+        if not converted:
+            params = list(map(pick, rows))
+        else:
+            params = []
+            for row in rows:
+                values = list(pick(row))
+                for i, c in converted:
+                    values[i] = c(values[i])
+                params.append(values)
         placeholders = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})"
         with connection.cursor() as cursor:
@@ -326,12 +379,14 @@ def load(
     unique_fields: str | Sequence[str],
     new: bool = False,
     using: str = "default",
+    encoded: Collection[str] = (),
 ) -> None:
     """:func:`upsert` for large batches (a chunk of a streamed catalogue).
 
     On PostgreSQL the rows are streamed with ``COPY`` into a temporary table (dropped
     at commit) and upserted from it: no statement grows with the batch, JSON already
-    encoded (:class:`EncodedJSON`) is sent as it is. Elsewhere, :func:`upsert`. Must
+    encoded (:class:`EncodedJSON`, or in the columns named in ``encoded``) is sent as it
+    is. Elsewhere, :func:`upsert`. Must
     run inside a transaction on PostgreSQL (the temporary table lives until commit).
 
     ``new`` says the caller knows none of the rows exists (it looked, under a lock):
@@ -341,10 +396,10 @@ def load(
     """
     connection = connections[using]
     if not rows or connection.vendor != "postgresql":
-        upsert(model, rows, unique_fields=unique_fields, using=using, new=new)
+        upsert(model, rows, unique_fields=unique_fields, using=using, new=new, encoded=encoded)
         return
     if new:
-        _copy_into(connection, model, rows, str(model._meta.db_table))
+        _copy_into(connection, model, rows, str(model._meta.db_table), encoded)
         return
     names = list(rows[0])
     fields = [model._meta.get_field(name) for name in names]
@@ -366,7 +421,7 @@ def load(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
             f"SELECT {column_list} FROM {table} WITH NO DATA"
         )
-    _copy_into(connection, model, rows, staging.strip('"'))
+    _copy_into(connection, model, rows, staging.strip('"'), encoded)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging} {conflict}"
@@ -379,13 +434,16 @@ def _copy_into(
     model: type[models.Model],
     rows: Sequence[dict[str, Any]],
     table: str,
+    encoded: Collection[str] = (),
 ) -> None:
     names = list(rows[0])
     fields = [model._meta.get_field(name) for name in names]
     q = connection.ops.quote_name
     column_list = ", ".join(q(str(f.column)) for f in fields)  # type: ignore[union-attr]
     converters = [
-        (name, field) if isinstance(field, models.JSONField) else (name, None)
+        (name, field)
+        if isinstance(field, models.JSONField) and name not in encoded
+        else (name, None)
         for name, field in zip(names, fields, strict=True)
     ]
     # Errors as Django's own (IntegrityError...), as every other statement raises them.

@@ -226,6 +226,42 @@ def test_upsert_stores_values_exactly(powens_user, column, value, path):
     assert type(stored) is type(value)
 
 
+def test_upsert_tells_equal_short_lists_of_other_types_apart():
+    # [1], [True] and [1.0] are equal Python tuples: the short lists encoded once each
+    # must not give one of them the text of another.
+    rows = [connector_row(i, capabilities=value) for i, value in enumerate([[1], [True], [1.0]])]
+
+    bulk.upsert(Connector, rows, unique_fields="uuid")
+
+    stored = dict(Connector.objects.values_list("uuid", "capabilities"))
+    assert stored == {"uuid-0": [1], "uuid-1": [True], "uuid-2": [1.0]}
+    assert [type(v[0]) for v in stored.values()] == [int, bool, float]
+
+
+@pytest.mark.parametrize("new", [True, False])
+@pytest.mark.parametrize("call", ["upsert", "load"])
+def test_json_columns_given_encoded_are_stored_as_they_are(call, new):
+    if not new:
+        bulk.upsert(Connector, [connector_row(1)], unique_fields="uuid")
+    row = connector_row(
+        1,
+        capabilities='["bank","x"]',
+        fields='[{"name":"otp","n":1.5}]',
+        payment_settings=None,
+        raw='{"id":1,"name":"Crédit"}',
+    )
+    encoded = ("capabilities", "fields", "payment_settings", "raw")
+
+    getattr(bulk, call)(Connector, [row], unique_fields="uuid", new=new, encoded=encoded)
+
+    stored = Connector.objects.get(uuid="uuid-1")
+    assert stored.capabilities == ["bank", "x"]
+    assert stored.fields == [{"name": "otp", "n": 1.5}]
+    assert stored.payment_settings is None
+    assert stored.raw == {"id": 1, "name": "Crédit"}
+    assert stored.products == ["bank"]  # not named: encoded by bulk as before
+
+
 def test_upsert_stores_none_in_a_json_column_as_sql_null(powens_user):
     bulk.upsert(Connection, [connection_row(powens_user, fields=None)], unique_fields="powens_id")
 
