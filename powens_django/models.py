@@ -13,6 +13,7 @@ Conventions (see docs/models.md):
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -254,10 +255,13 @@ class Connection(MirroredModel):
         connector = self.connector_or_none
         if connector is not None:
             return connector.name
-        embedded = self.raw.get("connector") if isinstance(self.raw, dict) else None
-        if isinstance(embedded, dict) and embedded.get("name"):
-            return str(embedded["name"])
-        return str(_("Bank"))
+        if "embedded_connector_name" in self.__dict__:
+            # Lists read only that name from the payload (see views._banks).
+            named = self.__dict__["embedded_connector_name"]
+        else:
+            embedded = self.raw.get("connector") if isinstance(self.raw, dict) else None
+            named = embedded.get("name") if isinstance(embedded, dict) else None
+        return str(named) if named else str(_("Bank"))
 
     @property
     def state_info(self) -> StateInfo:
@@ -545,7 +549,7 @@ class CatalogueVersion(models.Model):
         return str(self.version)
 
 
-def account_totals_of(connections: list[Connection]) -> None:
+def account_totals_of(connections: Sequence[Connection]) -> None:
     """Put each connection's :attr:`~Connection.account_totals` in place with one query
     for all of them, reading only the four columns the totals need (no account object
     is built): what a list of connections showing their balance needs. The sums are

@@ -19,6 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connections, transaction
 from django.db.models import Prefetch
+from django.db.models.fields.json import KT
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -449,14 +450,15 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 
 def _banks(user: Any) -> list[Connection]:
     # Only what the cards show: no token (the page never calls Powens, so nothing is
-    # decrypted), none of the stored payloads but the connection's own (its embedded
-    # bank name stands in for a connector not in the catalogue yet), and the balances
-    # summed by the database rather than every account read.
-    banks = list(
+    # decrypted), no stored payload (of the connection's own, only the bank's name it
+    # embeds, for a connector not in the catalogue yet), and of the accounts only what
+    # their balances need.
+    banks: list[Connection] = list(
         services.user_connections(user)
         .select_related(None)
         .select_related("connector")
-        .defer(*(f"connector__{name}" for name in _CONNECTOR_UNUSED))
+        .only(*_CARD_COLUMNS)
+        .annotate(embedded_connector_name=KT("raw__connector__name"))
         .prefetch_related(None)
         .prefetch_related(
             Prefetch("sources", ConnectionSource.objects.only("connection", "name", "disabled"))
@@ -467,15 +469,19 @@ def _banks(user: Any) -> list[Connection]:
     return banks
 
 
-_CONNECTOR_UNUSED = (
-    "raw",
-    "fields",
-    "capabilities",
-    "products",
-    "account_usages",
-    "urls",
-    "available_auth_mechanisms",
-    "payment_settings",
+#: What My banks reads of a connection and its connector (the cards' needs: anything
+#: else a host's own template reaches for is read when it does).
+_CARD_COLUMNS = (
+    "powens_id",
+    "powens_user",
+    "state",
+    "last_update",
+    "created",
+    "connector",
+    "connector__uuid",
+    "connector__name",
+    "connector__color",
+    "connector__auth_mechanism",
 )
 
 
