@@ -11,14 +11,16 @@ that cannot be identified is skipped and counted rather than failing the whole b
 from __future__ import annotations
 
 import bisect
+import contextlib
 import decimal
 import functools
+import gc
 import hashlib
 import json
 import logging
 import math
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -487,7 +489,8 @@ def sync_connectors(
     with transaction.atomic():
         _lock_catalogue()
         for chunk in _chunks(payloads, size):
-            _sync_connector_chunk(chunk, now, seen, result, problems, counter)
+            with _collector_paused():
+                _sync_connector_chunk(chunk, now, seen, result, problems, counter)
         problems.log()
         if prune:
             gone = [pk for uuid, pk in _connector_keys(size) if not seen.contains(uuid)]
@@ -497,6 +500,23 @@ def sync_connectors(
         if result.created or result.updated or result.removed:
             _catalogue_changed(now)
     return result
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for one chunk, then as it was.
+
+    A chunk allocates tens of thousands of short-lived, acyclic rows (dicts, strings,
+    tuples), freed by reference counting as soon as they are written; the collector
+    would walk them again and again for nothing (a quarter of the refresh's time). Any
+    cycle is collected once the chunk is done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _connector_keys(size: int) -> Iterable[tuple[str, int]]:

@@ -163,3 +163,29 @@ def test_rows_loaded_as_new_are_never_overwritten_silently():
         bulk.load(Connector, [connector_row(1, name="Other")], unique_fields="uuid", new=True)
 
     assert Connector.objects.get().name != "Other"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_refresh_leaves_the_garbage_collector_as_it_found_it(enabled, monkeypatch):
+    import gc
+
+    from powens_django import sync
+
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        sync_connectors([connector_payload(1), connector_payload(2)])
+        assert gc.isenabled() is enabled
+
+        def broken(*args, **kwargs):
+            assert not gc.isenabled()  # paused while the chunk is built
+            raise RuntimeError("the database went away")
+
+        monkeypatch.setattr(sync, "_connector_row", broken)
+        with pytest.raises(RuntimeError):
+            sync_connectors([connector_payload(3)])
+        assert gc.isenabled() is enabled
+        assert not Connector.objects.filter(uuid=connector_payload(3)["uuid"]).exists()
+    finally:
+        gc.enable() if was else gc.disable()
