@@ -12,6 +12,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,9 @@ def _chromium_present() -> None:
         )
 
 
-@pytest.fixture
-def driver(_chromium_present: None, request: Any) -> Iterator[Any]:
+def launch_chromium(*, javascript: bool = True) -> tuple[Any, str]:
+    """Debian's headless Chromium under Selenium, with a profile of its own (a folder
+    to remove after ``quit()``); ``javascript=False`` turns scripts off."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -71,8 +73,20 @@ def driver(_chromium_present: None, request: Any) -> Iterator[Any]:
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
     browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     browser.set_page_load_timeout(20)
+    return browser, profile
+
+
+@contextmanager
+def chromium(request: Any, *, javascript: bool = True) -> Iterator[Any]:
+    """:func:`launch_chromium` for one test; on its failure a screenshot and the page
+    source are saved first."""
+    browser, profile = launch_chromium(javascript=javascript)
     try:
         yield browser
     finally:
@@ -87,6 +101,12 @@ def driver(_chromium_present: None, request: Any) -> Iterator[Any]:
         finally:
             browser.quit()
             shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def driver(_chromium_present: None, request: Any) -> Iterator[Any]:
+    with chromium(request) as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ page."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +13,7 @@ from django.urls import reverse
 
 from powens_django.models import Connection, Connector
 
-from .conftest import CHROMEDRIVER, CHROMIUM, Site
+from .conftest import Site, chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -53,37 +51,10 @@ def slow_bank(settings: Any) -> None:
 
 
 @pytest.fixture
-def driver_without_javascript(_chromium_present: None) -> Iterator[Any]:
+def driver_without_javascript(_chromium_present: None, request: Any) -> Iterator[Any]:
     """Chromium as the conftest's ``driver``, with JavaScript turned off."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="powens-e2e-nojs-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,900",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    options.add_experimental_option(
-        "prefs", {"profile.managed_default_content_settings.javascript": 2}
-    )
-    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    browser.set_page_load_timeout(20)
-    try:
+    with chromium(request, javascript=False) as browser:
         yield browser
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
