@@ -637,33 +637,42 @@ def _sync_connector_chunk(
             Connector, field="uuid", values=[u for u, _ in valid], columns=("uuid", "raw_hash")
         )
     )
-    created: list[dict[str, Any]] = []
-    updated: list[dict[str, Any]] = []
+    # First what changed (the hash of each payload against the stored one); the rows
+    # themselves are built as they are written (``bulk.load`` takes generators), so on
+    # PostgreSQL Python builds them while the server writes the ones before.
+    created: list[tuple[str, Mapping[str, Any], str, str]] = []
+    updated: list[tuple[str, Mapping[str, Any], str, str]] = []
     changed: list[tuple[str, Mapping[str, Any]]] = []
-    texts = bulk.JSONTexts()  # one per chunk: the short lists it remembers stay few
     for uuid, payload in valid:
         raw, digest = encode_payload(payload)
         known = existing.get(uuid)
         if known == digest:
             result.unchanged += 1
             continue
-        found: list[str] = []
-        row = _connector_row(payload, raw.text, digest, now, texts, found)
-        if known is None:
-            result.created += 1
-            created.append(row)
-        else:
-            result.updated += 1
-            updated.append(row)
-        if found:
-            problems.add(uuid, found)
+        (created if known is None else updated).append((uuid, payload, raw.text, digest))
         changed.append((uuid, payload))
     if not changed:
         return
+    result.created += len(created)
+    result.updated += len(updated)
+    texts = bulk.JSONTexts()  # one per chunk: the short lists it remembers stay few
+
+    def connector_rows(
+        items: list[tuple[str, Mapping[str, Any], str, str]],
+    ) -> Iterator[dict[str, Any]]:
+        for uuid, payload, raw, digest in items:
+            found: list[str] = []
+            row = _connector_row(payload, raw, digest, now, texts, found)
+            if found:
+                problems.add(uuid, found)
+            yield row
+
     # Under the catalogue lock, and sync being the only writer: what was not there
     # when we looked is still not there.
-    bulk.load(Connector, created, unique_fields="uuid", new=True, encoded=_CONNECTOR_JSON)
-    bulk.load(Connector, updated, unique_fields="uuid", encoded=_CONNECTOR_JSON)
+    bulk.load(
+        Connector, connector_rows(created), unique_fields="uuid", new=True, encoded=_CONNECTOR_JSON
+    )
+    bulk.load(Connector, connector_rows(updated), unique_fields="uuid", encoded=_CONNECTOR_JSON)
     del created, updated
     result.written += [uuid for uuid, _ in changed]
     pks = dict(
@@ -671,8 +680,10 @@ def _sync_connector_chunk(
             Connector, field="uuid", values=[u for u, _ in changed], columns=("uuid", "pk")
         )
     )
-    source_rows: list[dict[str, Any]] = []
-    country_rows: list[dict[str, Any]] = []
+    # Source ids are unique across connectors: a duplicate in one batch would make
+    # ON CONFLICT update a row twice (the last one listed wins, in the first's place).
+    sources: dict[int, tuple[int, Mapping[str, Any]]] = {}
+    countries: list[tuple[int, list[Any]]] = []
     source_parents: list[int] = []
     country_parents: list[int] = []
     for uuid, payload in changed:
@@ -686,33 +697,35 @@ def _sync_connector_chunk(
                 if type(source) is dict or isinstance(source, Mapping):
                     powens_id = _int(source.get("id"), _INTEGER_MAX)
                     if powens_id:
-                        source_rows.append(_connector_source_row(pk, powens_id, source, now, texts))
+                        sources[powens_id] = (pk, source)
         if isinstance(payload.get("countries"), list):
             if replaced:
                 country_parents.append(pk)
-            country_rows += _country_rows(pk, payload["countries"])
-    source_rows = _unique(source_rows, "powens_id")
+            countries.append((pk, payload["countries"]))
     # Sources already mirrored are upserted; the others (all of them on a first load)
     # are copied straight in. A source id is unique across connectors: look, don't guess.
     known_sources = {
         powens_id
         for (powens_id,) in bulk.select_in(
-            ConnectorSource,
-            field="powens_id",
-            values=[r["powens_id"] for r in source_rows],
-            columns=("powens_id",),
+            ConnectorSource, field="powens_id", values=list(sources), columns=("powens_id",)
         )
     }
+
+    def source_rows(known: bool) -> Iterator[dict[str, Any]]:
+        for powens_id, (pk, source) in sources.items():
+            if (powens_id in known_sources) is known:
+                yield _connector_source_row(pk, powens_id, source, now, texts)
+
     bulk.load(
         ConnectorSource,
-        [r for r in source_rows if r["powens_id"] not in known_sources],
+        source_rows(known=False),
         unique_fields="powens_id",
         new=True,
         encoded=_CONNECTOR_SOURCE_JSON,
     )
     bulk.load(
         ConnectorSource,
-        [r for r in source_rows if r["powens_id"] in known_sources],
+        source_rows(known=True),
         unique_fields="powens_id",
         encoded=_CONNECTOR_SOURCE_JSON,
     )
@@ -721,11 +734,16 @@ def _sync_connector_chunk(
         parent_field="connector",
         parent_ids=source_parents,
         keep_field="powens_id",
-        keep_values=[r["powens_id"] for r in source_rows],
+        keep_values=list(sources),
     )
     bulk.delete_in(ConnectorCountry, field="connector", values=country_parents)
     # Just emptied for these connectors, and one row per code each (_country_rows).
-    bulk.load(ConnectorCountry, country_rows, unique_fields=("connector", "code"), new=True)
+    bulk.load(
+        ConnectorCountry,
+        (row for pk, listed in countries for row in _country_rows(pk, listed)),
+        unique_fields=("connector", "code"),
+        new=True,
+    )
 
 
 def _catalogue_changed(now: Any) -> None:

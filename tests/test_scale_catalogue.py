@@ -93,7 +93,7 @@ def test_a_failure_in_a_later_chunk_leaves_the_previous_catalogue_intact(monkeyp
 
     def fail_at_third_chunk(model, rows, **kwargs):
         if model is Connector:
-            calls.append(len(rows))
+            calls.append(model)
             if len(calls) >= 5:  # two loads (new, changed) per chunk
                 raise RuntimeError("database went away")
         return original(model, rows, **kwargs)
@@ -103,6 +103,35 @@ def test_a_failure_in_a_later_chunk_leaves_the_previous_catalogue_intact(monkeyp
     with pytest.raises(RuntimeError):
         sync_connectors([*refreshed, *catalogue(range(20, 26))], chunk_size=2)
 
+    assert snapshot() == before
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("builder", ["_connector_row", "_connector_source_row"])
+def test_a_row_that_fails_while_being_written_leaves_the_previous_catalogue_intact(
+    builder, monkeypatch
+):
+    # Rows are built while they are written (COPY on PostgreSQL): a failure halfway
+    # through a chunk aborts the statement, and the error is the one raised.
+    from powens_django import sync
+
+    sync_connectors(catalogue(range(1, 7)))
+    before = snapshot()
+    original = getattr(sync, builder)
+    built = []
+
+    def fail_halfway(*args, **kwargs):
+        built.append(1)
+        if len(built) == 3:
+            raise ValueError("unexpected payload")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sync, builder, fail_halfway)
+    refreshed = [{**p, "name": p["name"] + " bis"} for p in catalogue(range(1, 4))]
+    with pytest.raises(ValueError, match="unexpected payload"):
+        sync_connectors([*refreshed, *catalogue(range(20, 26))])
+
+    assert len(built) == 3
     assert snapshot() == before
 
 
