@@ -300,7 +300,13 @@ def _in_list(column: str, connection: BaseDatabaseWrapper, cast: str) -> str:
 
 
 def _list_param(items: list[Any], connection: BaseDatabaseWrapper) -> Any:
-    return json.dumps(items) if connection.vendor == "sqlite" else items
+    """The values as :func:`_in_list` reads them: JSON on SQLite; on PostgreSQL a text
+    array that the server casts to the column's type element by element, so a list
+    mixing types (``[10, "11"]``, which psycopg cannot send as one typed array) is
+    read as it always was."""
+    if connection.vendor == "sqlite":
+        return json.dumps(items)
+    return [None if item is None else str(item) for item in items]
 
 
 def delete_missing(

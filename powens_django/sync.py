@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import math
+import operator
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
@@ -640,8 +641,8 @@ def _sync_connector_chunk(
     # First what changed (the hash of each payload against the stored one); the rows
     # themselves are built as they are written (``bulk.load`` takes generators), so on
     # PostgreSQL Python builds them while the server writes the ones before.
-    created: list[tuple[str, Mapping[str, Any], str, str]] = []
-    updated: list[tuple[str, Mapping[str, Any], str, str]] = []
+    created: list[tuple[int, str, Mapping[str, Any], str, str]] = []
+    updated: list[tuple[int, str, Mapping[str, Any], str, str]] = []
     changed: list[tuple[str, Mapping[str, Any]]] = []
     for uuid, payload in valid:
         raw, digest = encode_payload(payload)
@@ -649,22 +650,26 @@ def _sync_connector_chunk(
         if known == digest:
             result.unchanged += 1
             continue
-        (created if known is None else updated).append((uuid, payload, raw.text, digest))
+        item = (len(changed), uuid, payload, raw.text, digest)
+        (created if known is None else updated).append(item)
         changed.append((uuid, payload))
     if not changed:
         return
     result.created += len(created)
     result.updated += len(updated)
     texts = bulk.JSONTexts()  # one per chunk: the short lists it remembers stay few
+    # Field problems are logged with the first connectors that have them, in the
+    # catalogue's order (new connectors are written before updated ones).
+    found_problems: list[tuple[int, str, list[str]]] = []
 
     def connector_rows(
-        items: list[tuple[str, Mapping[str, Any], str, str]],
+        items: list[tuple[int, str, Mapping[str, Any], str, str]],
     ) -> Iterator[dict[str, Any]]:
-        for uuid, payload, raw, digest in items:
+        for index, uuid, payload, raw, digest in items:
             found: list[str] = []
             row = _connector_row(payload, raw, digest, now, texts, found)
             if found:
-                problems.add(uuid, found)
+                found_problems.append((index, uuid, found))
             yield row
 
     # Under the catalogue lock, and sync being the only writer: what was not there
@@ -674,6 +679,8 @@ def _sync_connector_chunk(
     )
     bulk.load(Connector, connector_rows(updated), unique_fields="uuid", encoded=_CONNECTOR_JSON)
     del created, updated
+    for _, uuid, found in sorted(found_problems, key=operator.itemgetter(0)):
+        problems.add(uuid, found)
     result.written += [uuid for uuid, _ in changed]
     pks = dict(
         bulk.select_in(

@@ -453,6 +453,31 @@ def test_delete_in_is_one_statement_whatever_the_number_of_rows(django_assert_nu
     assert list(Connector.objects.values_list("pk", flat=True)) == pks[count:]
 
 
+def test_lookups_and_deletes_take_keys_of_mixed_types_as_the_column_reads_them(
+    two_connectors_with_sources,
+):
+    # Keys as numbers and as text for an integer column: each is read as the column's
+    # type (on PostgreSQL too, where one typed array could not hold both).
+    first, _ = two_connectors_with_sources
+
+    found = bulk.select_in(
+        ConnectorSource, field="powens_id", values=[11, "12", None], columns=("powens_id",)
+    )
+    kept = bulk.delete_missing(
+        ConnectorSource,
+        parent_field="connector",
+        parent_ids=[str(first.pk)],
+        keep_field="powens_id",
+        keep_values=[11, "12"],
+    )
+    deleted = bulk.delete_in(ConnectorSource, field="powens_id", values=["21", 22])
+
+    assert sorted(found) == [(11,), (12,)]
+    assert kept == 1
+    assert deleted == 2
+    assert remaining_sources() == {11, 12, 23}
+
+
 # -- lookups when the statistics lie --------------------------------------------------
 
 

@@ -837,6 +837,22 @@ def test_field_problems_are_logged_once_per_sync_not_per_connector_or_field(capl
     assert [r for r in caplog.records if r.name == "powens_django.sync"] == []
 
 
+def test_field_problems_name_their_first_connectors_in_the_catalogues_order(caplog):
+    # Connectors already mirrored (1, 3) are written after the new ones (2, 4, 5): the
+    # examples still follow the catalogue, updated connectors included.
+    sync_connectors([connector_payload(1), connector_payload(3)])
+    bad = {"fields": "not a list"}
+    payloads = [{**connector_payload(i), **bad} for i in range(1, 6)]
+
+    with caplog.at_level("WARNING", logger="powens_django.sync"):
+        result = sync_connectors(payloads)
+
+    assert (result.created, result.updated) == (3, 2)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "powens_django.sync"]
+    uuids = ", ".join(connector_payload(i)["uuid"] for i in (1, 2, 3))
+    assert f"in 5 connector(s) ({uuids}, ...)" in line
+
+
 # -- a connection another local user holds ---------------------------------------------------
 
 
