@@ -478,6 +478,30 @@ def test_lookups_and_deletes_take_keys_of_mixed_types_as_the_column_reads_them(
     assert remaining_sources() == {11, 12, 23}
 
 
+def test_load_takes_rows_from_a_generator_each_built_once():
+    from django.db import transaction
+
+    built = []
+
+    def rows(numbers, **values):
+        for i in numbers:
+            built.append(i)
+            yield connector_row(i, **values)
+
+    with transaction.atomic():  # load's staging tables live until commit on PostgreSQL
+        bulk.load(Connector, rows([1, 2, 3]), unique_fields="uuid", new=True)
+        bulk.load(Connector, rows([2, 3, 4], name="Again"), unique_fields="uuid")
+        bulk.load(Connector, rows([]), unique_fields="uuid")
+
+    assert built == [1, 2, 3, 2, 3, 4]
+    assert dict(Connector.objects.values_list("uuid", "name")) == {
+        "uuid-1": "Bank 1",
+        "uuid-2": "Again",
+        "uuid-3": "Again",
+        "uuid-4": "Again",
+    }
+
+
 # -- lookups when the statistics lie --------------------------------------------------
 
 
